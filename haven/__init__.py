@@ -1,0 +1,1 @@
+"""Haven: an anonymous chat helpline for victims of sexual exploitation."""

@@ -1,0 +1,1 @@
+"""Haven uses Django's own user model; roles are groups (see services.py)."""

@@ -1,0 +1,370 @@
+"""WebSocket endpoints. Thin: authorise, check the frame, call one service, forward events.
+
+Frames are documented in docs/protocol.md and typed in :mod:`haven.chat.events`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from haven.chat import selectors, services
+from haven.chat.events import (
+    CONSOLE_GROUP,
+    ConsoleHelloEvent,
+    ErrorEvent,
+    Event,
+    HistoryEvent,
+    WelcomeEvent,
+    conversation_group,
+    counsellor_group,
+)
+from haven.chat.models import Conversation, Message
+from haven.chat.protocol import COUNSELLOR_FRAMES, VISITOR_FRAMES, Field, FrameError, parse_frame
+from haven.chat.ratelimit import TokenBucket
+
+logger = logging.getLogger(__name__)
+
+# Close codes (4000-4999 are ours): the client shows a calm message and does not retry.
+CLOSE_FLOOD = 4429
+CLOSE_FORBIDDEN = 4403
+
+
+class _BaseConsumer(AsyncWebsocketConsumer):
+    """Shared frame handling: size and JSON checks, flood control, error frames."""
+
+    schema: dict[str, tuple[Field, ...]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.joined: set[str] = set()
+        self.lang = settings.LANGUAGE_CODE
+        self.bucket = TokenBucket(
+            burst=settings.HAVEN_RATE_BURST, rate=settings.HAVEN_RATE_PER_SECOND
+        )
+
+    async def connect(self) -> None:
+        self.lang = _language_from_query(self.scope.get("query_string", b""))
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        for group in list(self.joined):
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.joined.clear()
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        with translation.override(self.language()):
+            if not self.bucket.take():
+                await self.refused_for_flood(text_data)
+                return
+            try:
+                frame = parse_frame(text_data if text_data is not None else bytes_data, self.schema)
+            except FrameError as exc:
+                await self.send_error(exc.code, _frame_error_text(exc.code))
+                return
+            try:
+                await getattr(self, "on_" + frame["type"])(frame)
+            except services.ChatError as exc:
+                await self.send_error(
+                    exc.code,
+                    exc.message,
+                    client_id=frame.get("client_id"),
+                    conversation=frame.get("conversation"),
+                )
+
+    async def refused_for_flood(self, text_data: str | None) -> None:
+        client_id = _client_id_of(text_data)
+        if self.bucket.strikes >= settings.HAVEN_RATE_STRIKES:
+            await self.send_error("flood", _("Too many messages at once. The connection is closed."))
+            await self.close(code=CLOSE_FLOOD)
+            return
+        await self.send_error(
+            "rate_limited",
+            _("You are sending very quickly. Wait a moment; your message will be sent."),
+            client_id=client_id,
+            retry_after=self.bucket.retry_after(),
+        )
+
+    def language(self) -> str:
+        return self.lang
+
+    async def join(self, group: str) -> None:
+        if group not in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.joined.add(group)
+
+    async def leave(self, group: str) -> None:
+        if group in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+            self.joined.discard(group)
+
+    async def send_event(self, event: Event) -> None:
+        await self.send(text_data=json.dumps(event, ensure_ascii=False))
+
+    async def send_error(
+        self,
+        code: str,
+        message: str,
+        *,
+        client_id: str | None = None,
+        conversation: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        event: ErrorEvent = {"type": "error", "code": code, "message": message}
+        if client_id:
+            event["client_id"] = client_id
+        if conversation:
+            event["conversation"] = str(conversation)
+        if retry_after is not None:
+            event["retry_after"] = retry_after
+        await self.send_event(event)
+
+
+class VisitorConsumer(_BaseConsumer):
+    """The anonymous visitor's connection. Bound to one conversation by its secret token."""
+
+    schema = VISITOR_FRAMES
+
+    async def connect(self) -> None:
+        self.conversation_id: uuid.UUID | None = None
+        await super().connect()
+
+    async def on_start(self, frame: dict[str, Any]) -> None:
+        if self.conversation_id is not None:
+            raise services.ChatError(_("A chat is already open."), code="already_started")
+        conversation, token = await database_sync_to_async(services.conversation_start)(
+            language=self.lang
+        )
+        await self._bind(conversation, token=token, last_seq=0)
+
+    async def on_resume(self, frame: dict[str, Any]) -> None:
+        conversation = await database_sync_to_async(selectors.conversation_for_token)(
+            frame["token"]
+        )
+        if conversation is None:
+            raise services.NotFound(_("This chat was not found. You can start a new chat."))
+        if self.conversation_id not in (None, conversation.id):
+            raise services.ChatError(_("A chat is already open."), code="already_started")
+        await self._bind(conversation, token=None, last_seq=frame["last_seq"])
+
+    async def on_send(self, frame: dict[str, Any]) -> None:
+        conversation_id = self._require_conversation()
+        message = await database_sync_to_async(services.message_send)(
+            conversation_id=conversation_id,
+            sender=Message.Sender.VISITOR,
+            text=frame["text"],
+            client_id=frame["client_id"],
+        )
+        await self.send_event(
+            {
+                "type": "ack",
+                "conversation": str(conversation_id),
+                "client_id": frame["client_id"],
+                "seq": message.seq,
+            }
+        )
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        services.conversation_typing(
+            conversation_id=self._require_conversation(), party=Conversation.Party.VISITOR
+        )
+
+    async def on_end(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(services.conversation_end)(
+            conversation_id=self._require_conversation(), party=Conversation.Party.VISITOR
+        )
+
+    async def haven_event(self, message: dict[str, Any]) -> None:
+        """Forward a group event. The visitor does not need its own typing echoed."""
+        event = message["event"]
+        if event["type"] == "typing" and event["sender"] == Conversation.Party.VISITOR:
+            return
+        if event["type"] not in {"message", "state", "typing", "queue_position"}:
+            return
+        await self.send_event(event)
+
+    def _require_conversation(self) -> uuid.UUID:
+        if self.conversation_id is None:
+            raise services.ChatError(_("Start or resume a chat first."), code="no_conversation")
+        return self.conversation_id
+
+    async def _bind(self, conversation: Conversation, *, token: str | None, last_seq: int) -> None:
+        # Join first, then read the history: a message stored in between arrives twice at
+        # worst, and the client drops the copy by its sequence number. Never zero times.
+        self.conversation_id = conversation.id
+        await self.join(conversation_group(conversation.id))
+        welcome, history = await database_sync_to_async(_visitor_snapshot)(
+            conversation.id, token, last_seq
+        )
+        await self.send_event(welcome)
+        await self.send_event(history)
+
+
+def _visitor_snapshot(
+    conversation_id: uuid.UUID, token: str | None, last_seq: int
+) -> tuple[WelcomeEvent, HistoryEvent]:
+    conversation = Conversation.objects.get(pk=conversation_id)
+    welcome: WelcomeEvent = {
+        "type": "welcome",
+        "conversation": str(conversation.id),
+        "status": conversation.status,
+        "last_seq": conversation.last_seq,
+    }
+    if token is not None:
+        welcome["token"] = token
+    if conversation.status == Conversation.Status.WAITING:
+        welcome["position"] = selectors.queue_position(conversation)
+    if conversation.ended_by:
+        welcome["ended_by"] = conversation.ended_by
+    history: HistoryEvent = {
+        "type": "history",
+        "conversation": str(conversation.id),
+        "status": conversation.status,
+        "messages": selectors.messages_after(conversation, last_seq),
+    }
+    return welcome, history
+
+
+class CounsellorConsumer(_BaseConsumer):
+    """A counsellor's console: the live queue and every conversation they hold."""
+
+    schema = COUNSELLOR_FRAMES
+
+    async def connect(self) -> None:
+        self.user = self.scope.get("user")
+        allowed = await database_sync_to_async(selectors.can_counsel)(self.user)
+        if not allowed:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return
+        await super().connect()
+        await self.join(CONSOLE_GROUP)
+        await self.join(counsellor_group(self.user.id))
+        hello = await database_sync_to_async(_console_snapshot)(self.user)
+        for entry in hello["conversations"]:
+            await self.join(conversation_group(entry["conversation"]))
+        await self.send_event(hello)
+
+    async def on_open(self, frame: dict[str, Any]) -> None:
+        history = await database_sync_to_async(_counsellor_history)(
+            self.user, frame["conversation"], frame["last_seq"]
+        )
+        await self.join(conversation_group(frame["conversation"]))
+        await self.send_event(history)
+
+    async def on_accept(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(services.conversation_accept)(
+            conversation_id=frame["conversation"], counsellor=self.user
+        )
+
+    async def on_send(self, frame: dict[str, Any]) -> None:
+        message = await database_sync_to_async(services.message_send)(
+            conversation_id=frame["conversation"],
+            sender=Message.Sender.COUNSELLOR,
+            text=frame["text"],
+            client_id=frame["client_id"],
+            author=self.user,
+        )
+        await self.send_event(
+            {
+                "type": "ack",
+                "conversation": str(frame["conversation"]),
+                "client_id": frame["client_id"],
+                "seq": message.seq,
+            }
+        )
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        if await database_sync_to_async(selectors.access_conversation)(
+            self.user, frame["conversation"]
+        ) is None:
+            raise services.NotFound(_("This conversation was not found."))
+        services.conversation_typing(
+            conversation_id=frame["conversation"], party=Conversation.Party.COUNSELLOR
+        )
+
+    async def on_read(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(services.conversation_mark_read)(
+            conversation_id=frame["conversation"], counsellor=self.user, seq=frame["seq"]
+        )
+
+    async def on_end(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(services.conversation_end)(
+            conversation_id=frame["conversation"],
+            party=Conversation.Party.COUNSELLOR,
+            actor=self.user,
+        )
+
+    async def haven_event(self, message: dict[str, Any]) -> None:
+        event = message["event"]
+        meta = message.get("meta") or {}
+        if event["type"] == "typing" and event["sender"] == Conversation.Party.COUNSELLOR:
+            return
+        if event["type"] == "assigned":
+            await self.join(conversation_group(event["conversation"]["conversation"]))
+        elif event["type"] == "state":
+            owner = meta.get("counsellor_id")
+            if owner is not None and owner != self.user.id:
+                # A colleague took a conversation this console was looking at: stop
+                # receiving it, and tell the console it has gone.
+                await self.leave(conversation_group(event["conversation"]))
+                await self.send_event({**event, "status": "taken"})  # type: ignore[typeddict-item]
+                return
+        if event["type"] == "queue_position":
+            return
+        await self.send_event(event)
+
+
+def _console_snapshot(user: Any) -> ConsoleHelloEvent:
+    return {
+        "type": "hello",
+        "queue": selectors.waiting_queue(),
+        "conversations": selectors.counsellor_conversations(user),
+    }
+
+
+def _counsellor_history(user: Any, conversation_id: uuid.UUID, last_seq: int) -> HistoryEvent:
+    conversation = selectors.access_conversation(user, conversation_id)
+    if conversation is None:
+        raise services.NotFound(_("This conversation was not found."))
+    return {
+        "type": "history",
+        "conversation": str(conversation.id),
+        "status": conversation.status,
+        "messages": selectors.messages_after(conversation, last_seq),
+    }
+
+
+def _language_from_query(query_string: bytes) -> str:
+    from urllib.parse import parse_qs
+
+    values = parse_qs(query_string.decode("latin-1")).get("lang", [])
+    language = values[0] if values else settings.LANGUAGE_CODE
+    return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+def _client_id_of(text_data: str | None) -> str | None:
+    """Best effort: the client_id of a frame refused for flooding, so the client can retry it."""
+    if not text_data or len(text_data) > 65536:
+        return None
+    try:
+        data = json.loads(text_data)
+    except ValueError:
+        return None
+    client_id = data.get("client_id") if isinstance(data, dict) else None
+    return client_id if isinstance(client_id, str) and len(client_id) <= 64 else None
+
+
+def _frame_error_text(code: str) -> str:
+    if code == "frame_too_large":
+        return _("That was too much at once. Send a shorter message.")
+    if code == "unknown_type":
+        return _("Haven did not understand that request.")
+    return _("Haven could not read that request.")

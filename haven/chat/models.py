@@ -1,0 +1,98 @@
+"""Conversations and their append-only message streams."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Conversation(models.Model):
+    """One anonymous chat. Nothing in it identifies the visitor.
+
+    The visitor proves ownership with a random token that only their browser holds; the
+    database keeps its SHA-256 hash, so a copy of the database cannot be used to take over
+    a conversation.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("waiting")
+        ACTIVE = "active", _("active")
+        ENDED = "ended", _("ended")
+
+    class Party(models.TextChoices):
+        VISITOR = "visitor", _("visitor")
+        COUNSELLOR = "counsellor", _("counsellor")
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.WAITING)
+    language = models.CharField(max_length=8, default="nl")
+    counsellor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="conversations",
+    )
+    created_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(max_length=16, choices=Party.choices, blank=True)
+    # The highest sequence number handed out in this conversation's stream.
+    last_seq = models.PositiveIntegerField(default=0)
+    # The highest sequence number the assigned counsellor has seen (for unread counts).
+    counsellor_read_seq = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        permissions = [("counsel", "Can talk with visitors in the console")]
+        indexes = [models.Index(fields=["status", "created_at"], name="chat_conv_status_created")]
+
+    def __str__(self) -> str:
+        return f"{self.id} ({self.status})"
+
+
+class Message(models.Model):
+    """One entry in a conversation's stream, numbered 1, 2, 3, … without gaps."""
+
+    class Sender(models.TextChoices):
+        VISITOR = "visitor", _("visitor")
+        COUNSELLOR = "counsellor", _("counsellor")
+        SYSTEM = "system", _("system")
+
+    class Kind(models.TextChoices):
+        TEXT = "text", _("text")
+        JOINED = "joined", _("counsellor joined")
+        ENDED = "ended", _("conversation ended")
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="messages"
+    )
+    seq = models.PositiveIntegerField()
+    sender = models.CharField(max_length=16, choices=Sender.choices)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TEXT)
+    text = models.TextField(blank=True)
+    # The sender's own id for the message, so a resend after a lost acknowledgement
+    # finds the stored message instead of storing it twice.
+    client_id = models.CharField(max_length=64, blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["conversation", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="chat_message_seq_unique"),
+            models.UniqueConstraint(
+                fields=["conversation", "sender", "client_id"],
+                condition=~Q(client_id=""),
+                name="chat_message_client_id_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id}#{self.seq} {self.sender}"

@@ -1,0 +1,106 @@
+"""Parsing and checking of frames that clients send. Pure Python, no Django.
+
+Every frame is a JSON object with a ``type``. Anything else (not JSON, too big, an unknown
+type, a field of the wrong type) raises :class:`FrameError`, which the consumer turns into
+an ``error`` frame; the connection stays open.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+MAX_FRAME_BYTES = 64 * 1024
+MAX_CLIENT_ID_LENGTH = 64
+MAX_TOKEN_LENGTH = 128
+
+
+class FrameError(Exception):
+    """A frame that cannot be understood. ``code`` is stable; ``detail`` is for humans."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str  # "str" | "int" | "uuid"
+    max_length: int = 0  # for "str": 0 means no limit here (the service checks text)
+
+
+VISITOR_FRAMES: dict[str, tuple[Field, ...]] = {
+    "start": (),
+    "resume": (Field("token", "str", MAX_TOKEN_LENGTH), Field("last_seq", "int")),
+    "send": (Field("client_id", "str", MAX_CLIENT_ID_LENGTH), Field("text", "str")),
+    "typing": (),
+    "end": (),
+}
+
+COUNSELLOR_FRAMES: dict[str, tuple[Field, ...]] = {
+    "open": (Field("conversation", "uuid"), Field("last_seq", "int")),
+    "accept": (Field("conversation", "uuid"),),
+    "send": (
+        Field("conversation", "uuid"),
+        Field("client_id", "str", MAX_CLIENT_ID_LENGTH),
+        Field("text", "str"),
+    ),
+    "typing": (Field("conversation", "uuid"),),
+    "read": (Field("conversation", "uuid"), Field("seq", "int")),
+    "end": (Field("conversation", "uuid"),),
+}
+
+
+def parse_frame(raw: str | bytes | None, schema: dict[str, tuple[Field, ...]]) -> dict[str, Any]:
+    """Decode one frame and check it against ``schema``; return only the known fields."""
+    if raw is None:
+        raise FrameError("bad_frame", "Frames must be JSON text.")
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FrameError("bad_frame", "Frames must be UTF-8 JSON text.") from exc
+    if len(raw.encode("utf-8", errors="surrogatepass")) > MAX_FRAME_BYTES:
+        raise FrameError("frame_too_large", "The frame is too large.")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise FrameError("bad_frame", "The frame is not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise FrameError("bad_frame", "A frame must be a JSON object.")
+    frame_type = data.get("type")
+    if not isinstance(frame_type, str) or frame_type not in schema:
+        raise FrameError("unknown_type", "Unknown frame type.")
+    frame: dict[str, Any] = {"type": frame_type}
+    for spec in schema[frame_type]:
+        frame[spec.name] = _check_field(spec, data.get(spec.name))
+    return frame
+
+
+def _check_field(spec: Field, value: Any) -> Any:
+    if spec.kind == "int":
+        # bool is an int in Python; in the protocol it is not.
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**31:
+            raise FrameError("bad_field", f"'{spec.name}' must be a whole number from 0.")
+        return value
+    if spec.kind == "uuid":
+        if not isinstance(value, str):
+            raise FrameError("bad_field", f"'{spec.name}' must be a conversation id.")
+        try:
+            return uuid.UUID(value)
+        except ValueError as exc:
+            raise FrameError("bad_field", f"'{spec.name}' must be a conversation id.") from exc
+    if not isinstance(value, str):
+        raise FrameError("bad_field", f"'{spec.name}' must be text.")
+    if spec.max_length and not 0 < len(value) <= spec.max_length:
+        raise FrameError("bad_field", f"'{spec.name}' must be 1 to {spec.max_length} characters.")
+    # Lone surrogates (from "\udc80" in JSON) cannot be stored or sent on; refuse them here.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise FrameError("bad_field", f"'{spec.name}' is not valid text.") from exc
+    return value

@@ -1,0 +1,138 @@
+"""Reads. Permission-checked fetches go through ``access_conversation`` only."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Any
+
+from django.db.models import Count, F, OuterRef, Q, Subquery
+
+from haven.chat.events import ConsoleConversation, MessagePayload, QueueEntry, message_payload
+from haven.chat.models import Conversation, Message
+
+PREVIEW_LENGTH = 140
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def can_counsel(user: Any) -> bool:
+    """Whether ``user`` may use the console at all."""
+    return bool(
+        user is not None
+        and getattr(user, "is_authenticated", False)
+        and user.is_active
+        and user.has_perm("chat.counsel")
+    )
+
+
+def access_conversation(actor: Any, conversation_id: uuid.UUID | str) -> Conversation | None:
+    """The conversation if ``actor`` may see it, else ``None``: missing and forbidden alike.
+
+    A counsellor may read any conversation still in the queue (to see what the visitor has
+    written while waiting) and the conversations assigned to them; nothing else.
+    """
+    if not can_counsel(actor):
+        return None
+    try:
+        conversation = Conversation.objects.get(pk=conversation_id)
+    except (Conversation.DoesNotExist, ValueError):
+        return None
+    if conversation.status == Conversation.Status.WAITING:
+        return conversation
+    if conversation.counsellor_id == actor.id:
+        return conversation
+    return None
+
+
+def conversation_for_token(token: str) -> Conversation | None:
+    """The visitor's conversation for the secret token their browser holds."""
+    return Conversation.objects.filter(token_hash=token_hash(token)).first()
+
+
+def messages_after(conversation: Conversation, last_seq: int) -> list[MessagePayload]:
+    """The stream after ``last_seq``, in order: what a resuming client has not seen."""
+    return [
+        message_payload(message)
+        for message in Message.objects.filter(
+            conversation=conversation, seq__gt=last_seq
+        ).order_by("seq")
+    ]
+
+
+def queue_position(conversation: Conversation) -> int:
+    """1 for the conversation that waits longest, 2 for the next, …"""
+    return (
+        Conversation.objects.filter(
+            status=Conversation.Status.WAITING, created_at__lt=conversation.created_at
+        ).count()
+        + 1
+    )
+
+
+def waiting_queue() -> list[QueueEntry]:
+    """The queue as the console shows it, oldest first, with the visitor's latest words."""
+    latest_text = (
+        Message.objects.filter(conversation=OuterRef("pk"), sender=Message.Sender.VISITOR)
+        .order_by("-seq")
+        .values("text")[:1]
+    )
+    waiting = (
+        Conversation.objects.filter(status=Conversation.Status.WAITING)
+        .order_by("created_at", "id")
+        .annotate(
+            message_count=Count("messages", filter=Q(messages__sender=Message.Sender.VISITOR)),
+            latest_text=Subquery(latest_text),
+        )
+    )
+    return [
+        {
+            "conversation": str(conversation.id),
+            "position": index,
+            "waiting_since": conversation.created_at.isoformat(),
+            "message_count": conversation.message_count,  # type: ignore[attr-defined]
+            "preview": _shorten(conversation.latest_text or ""),  # type: ignore[attr-defined]
+        }
+        for index, conversation in enumerate(waiting, start=1)
+    ]
+
+
+def counsellor_conversations(user: Any) -> list[ConsoleConversation]:
+    """The conversations a counsellor holds now, with their unread counts."""
+    conversations = (
+        Conversation.objects.filter(counsellor=user, status=Conversation.Status.ACTIVE)
+        .order_by("accepted_at")
+        .annotate(
+            unread=Count(
+                "messages",
+                filter=Q(
+                    messages__sender=Message.Sender.VISITOR,
+                    messages__seq__gt=F("counsellor_read_seq"),
+                ),
+            )
+        )
+    )
+    return [console_conversation(c, unread=c.unread) for c in conversations]  # type: ignore[attr-defined]
+
+
+def console_conversation(conversation: Conversation, *, unread: int) -> ConsoleConversation:
+    return {
+        "conversation": str(conversation.id),
+        "status": conversation.status,
+        "started_at": conversation.created_at.isoformat(),
+        "last_seq": conversation.last_seq,
+        "unread": unread,
+    }
+
+
+def unread_count(conversation: Conversation) -> int:
+    return conversation.messages.filter(
+        sender=Message.Sender.VISITOR, seq__gt=conversation.counsellor_read_seq
+    ).count()
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= PREVIEW_LENGTH else text[: PREVIEW_LENGTH - 1] + "…"

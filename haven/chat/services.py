@@ -1,0 +1,319 @@
+"""Every write to a conversation. Each runs in one transaction and broadcasts after commit.
+
+Preconditions that callers (consumers) have already checked are checked again here: a
+service must be safe to call from anywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import uuid
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from haven.chat import selectors
+from haven.chat.events import (
+    CONSOLE_GROUP,
+    AssignedEvent,
+    Event,
+    QueueEvent,
+    QueuePositionEvent,
+    ReadEvent,
+    TypingEvent,
+    conversation_group,
+    counsellor_group,
+    message_event,
+    state_event,
+)
+from haven.chat.models import Conversation, Message
+from haven.core import clock
+
+logger = logging.getLogger(__name__)
+
+# Control characters other than newline and tab are removed: they cannot be shown, and
+# NUL cannot be stored in PostgreSQL at all.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class ChatError(Exception):
+    """A refusal the client is told about. ``message`` is translated and safe as text."""
+
+    code = "error"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+
+
+class MessageInvalid(ChatError):
+    code = "invalid_message"
+
+
+class ConversationClosed(ChatError):
+    code = "conversation_ended"
+
+
+class ConversationUnavailable(ChatError):
+    code = "unavailable"
+
+
+class NotFound(ChatError):
+    code = "not_found"
+
+
+def clean_text(text: str) -> str:
+    """Normalise line ends, drop control characters and surrounding white space."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _CONTROL_CHARACTERS.sub("", text).strip()
+
+
+@transaction.atomic
+def conversation_start(*, language: str) -> tuple[Conversation, str]:
+    """Open a new anonymous conversation in the queue.
+
+    Returns the conversation and the visitor's secret token; only its hash is stored.
+    """
+    token = secrets.token_urlsafe(32)
+    language = language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    conversation = Conversation.objects.create(
+        token_hash=selectors.token_hash(token), language=language, created_at=clock.now()
+    )
+    _broadcast_queue()
+    return conversation, token
+
+
+@transaction.atomic
+def message_send(
+    *,
+    conversation_id: uuid.UUID,
+    sender: str,
+    text: str,
+    client_id: str,
+    author: Any = None,
+) -> Message:
+    """Store a message and return it; it is broadcast once the transaction commits.
+
+    Sending the same ``client_id`` again returns the stored message, so a client can resend
+    anything it has no acknowledgement for without creating a duplicate.
+    """
+    if sender not in (Message.Sender.VISITOR, Message.Sender.COUNSELLOR):
+        raise ValueError(f"Unknown sender {sender!r}")
+    if not client_id:
+        raise MessageInvalid(_("This message has no id."), code="bad_field")
+    conversation = _lock(conversation_id)
+    if sender == Message.Sender.COUNSELLOR and (
+        author is None
+        or conversation.counsellor_id != author.id
+        or not selectors.can_counsel(author)
+    ):
+        raise NotFound(_("This conversation was not found."))
+    existing = Message.objects.filter(
+        conversation=conversation, sender=sender, client_id=client_id
+    ).first()
+    if existing is not None:
+        return existing
+    if conversation.status == Conversation.Status.ENDED:
+        raise ConversationClosed(_("This chat has ended."))
+    if sender == Message.Sender.COUNSELLOR and conversation.status != Conversation.Status.ACTIVE:
+        raise ConversationUnavailable(_("Accept the conversation before you write."))
+    cleaned = clean_text(text)
+    if not cleaned:
+        raise MessageInvalid(_("The message is empty."), code="empty")
+    limit = settings.HAVEN_MAX_MESSAGE_LENGTH
+    if len(cleaned) > limit:
+        raise MessageInvalid(
+            _("The message is too long. You can use up to %(limit)s characters.")
+            % {"limit": limit},
+            code="too_long",
+        )
+    message = _append(
+        conversation,
+        sender=sender,
+        kind=Message.Kind.TEXT,
+        text=cleaned,
+        client_id=client_id,
+        author=author if sender == Message.Sender.COUNSELLOR else None,
+    )
+    if conversation.status == Conversation.Status.WAITING:
+        _broadcast_queue()  # the queue shows how much a waiting visitor has written
+    return message
+
+
+@transaction.atomic
+def conversation_accept(*, conversation_id: uuid.UUID, counsellor: Any) -> Conversation:
+    """Give a waiting conversation to ``counsellor``.
+
+    The status change is one conditional UPDATE, so when two counsellors accept at once
+    exactly one row is changed; the other gets :class:`ConversationUnavailable`.
+    """
+    if not selectors.can_counsel(counsellor):
+        raise NotFound(_("This conversation was not found."))
+    now = clock.now()
+    taken = Conversation.objects.filter(
+        pk=conversation_id, status=Conversation.Status.WAITING
+    ).update(status=Conversation.Status.ACTIVE, counsellor=counsellor, accepted_at=now)
+    if not taken:
+        if not Conversation.objects.filter(pk=conversation_id).exists():
+            raise NotFound(_("This conversation was not found."))
+        raise ConversationUnavailable(
+            _("A colleague has already accepted this conversation, or the visitor has left.")
+        )
+    conversation = _lock(conversation_id)
+    _append(conversation, sender=Message.Sender.SYSTEM, kind=Message.Kind.JOINED)
+    _broadcast(
+        conversation_group(conversation.id),
+        state_event(conversation),
+        counsellor_id=counsellor.id,
+    )
+    assigned: AssignedEvent = {
+        "type": "assigned",
+        "conversation": selectors.console_conversation(
+            conversation, unread=selectors.unread_count(conversation)
+        ),
+    }
+    _broadcast(counsellor_group(counsellor.id), assigned)
+    _broadcast_queue()
+    return conversation
+
+
+@transaction.atomic
+def conversation_end(
+    *, conversation_id: uuid.UUID, party: str, actor: Any = None
+) -> Conversation:
+    """End a conversation, by the visitor or by its counsellor. Ending twice is harmless."""
+    conversation = _lock(conversation_id)
+    if party == Conversation.Party.COUNSELLOR:
+        if actor is None or conversation.counsellor_id != actor.id:
+            raise NotFound(_("This conversation was not found."))
+    elif party != Conversation.Party.VISITOR:
+        raise ValueError(f"Unknown party {party!r}")
+    if conversation.status == Conversation.Status.ENDED:
+        return conversation
+    was_waiting = conversation.status == Conversation.Status.WAITING
+    conversation.status = Conversation.Status.ENDED
+    conversation.ended_at = clock.now()
+    conversation.ended_by = party
+    conversation.save(update_fields=["status", "ended_at", "ended_by"])
+    _append(conversation, sender=Message.Sender.SYSTEM, kind=Message.Kind.ENDED)
+    _broadcast(conversation_group(conversation.id), state_event(conversation))
+    if was_waiting:
+        _broadcast_queue()
+    return conversation
+
+
+@transaction.atomic
+def conversation_mark_read(*, conversation_id: uuid.UUID, counsellor: Any, seq: int) -> int:
+    """Record that the counsellor has seen the stream up to ``seq``; returns the new mark."""
+    conversation = _lock(conversation_id)
+    if conversation.counsellor_id != getattr(counsellor, "id", None):
+        raise NotFound(_("This conversation was not found."))
+    mark = max(conversation.counsellor_read_seq, min(seq, conversation.last_seq))
+    if mark != conversation.counsellor_read_seq:
+        conversation.counsellor_read_seq = mark
+        conversation.save(update_fields=["counsellor_read_seq"])
+        event: ReadEvent = {"type": "read", "conversation": str(conversation.id), "seq": mark}
+        _broadcast(counsellor_group(counsellor.id), event)
+    return mark
+
+
+def conversation_typing(*, conversation_id: uuid.UUID, party: str) -> None:
+    """Tell the other side someone is typing. Nothing is stored."""
+    event: TypingEvent = {
+        "type": "typing",
+        "conversation": str(conversation_id),
+        "sender": party,
+    }
+    _broadcast(conversation_group(conversation_id), event)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _lock(conversation_id: uuid.UUID) -> Conversation:
+    """Fetch and lock the conversation row for the rest of the transaction.
+
+    PostgreSQL locks the row; SQLite runs write transactions one at a time (IMMEDIATE).
+    """
+    try:
+        return Conversation.objects.select_for_update().get(pk=conversation_id)
+    except Conversation.DoesNotExist as exc:
+        raise NotFound(_("This conversation was not found.")) from exc
+
+
+def _append(
+    conversation: Conversation,
+    *,
+    sender: str,
+    kind: str,
+    text: str = "",
+    client_id: str = "",
+    author: Any = None,
+) -> Message:
+    """Append to the stream. Precondition: ``conversation`` is locked by this transaction."""
+    conversation.last_seq += 1
+    conversation.save(update_fields=["last_seq"])
+    message = Message.objects.create(
+        conversation=conversation,
+        seq=conversation.last_seq,
+        sender=sender,
+        kind=kind,
+        text=text,
+        client_id=client_id,
+        author=author,
+        created_at=clock.now(),
+    )
+    _broadcast(conversation_group(conversation.id), message_event(message))
+    return message
+
+
+def _broadcast(group: str, event: Event, **meta: Any) -> None:
+    """Send ``event`` to ``group`` once the current transaction has committed.
+
+    ``meta`` travels with the event for consumers to act on and is never sent to a client.
+    A failing channel layer loses only the live push: the message is stored, and every
+    client catches up when it resumes.
+    """
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is not None:
+            async_to_sync(layer.group_send)(
+                group, {"type": "haven.event", "event": event, "meta": meta}
+            )
+
+    transaction.on_commit(send, robust=True)
+
+
+def _broadcast_queue() -> None:
+    """After commit: the queue to every console, and each waiting visitor their place."""
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        queue = selectors.waiting_queue()
+        event: QueueEvent = {"type": "queue", "waiting": queue}
+        async_to_sync(layer.group_send)(
+            CONSOLE_GROUP, {"type": "haven.event", "event": event, "meta": {}}
+        )
+        for entry in queue:
+            position: QueuePositionEvent = {
+                "type": "queue_position",
+                "conversation": entry["conversation"],
+                "position": entry["position"],
+            }
+            async_to_sync(layer.group_send)(
+                conversation_group(entry["conversation"]),
+                {"type": "haven.event", "event": position, "meta": {}},
+            )
+
+    transaction.on_commit(send, robust=True)

@@ -1,0 +1,399 @@
+/* The counsellor's console: live queue, several conversations, unread counts.
+ * Nothing is stored in the browser; after a reconnect each conversation is caught up from
+ * the last sequence number this page saw, and unacknowledged replies are sent again. */
+(function () {
+  "use strict";
+
+  var config = JSON.parse(document.getElementById("haven-config").textContent);
+  var T = config.text;
+  var fmt = window.HavenSocket.format;
+
+  var el = {
+    connection: document.getElementById("connection"),
+    queue: document.getElementById("queue"),
+    queueCount: document.getElementById("queue-count"),
+    mine: document.getElementById("mine"),
+    paneEmpty: document.getElementById("pane-empty"),
+    conversation: document.getElementById("conversation"),
+    title: document.getElementById("conversation-title"),
+    accept: document.getElementById("accept-current"),
+    end: document.getElementById("end-current"),
+    status: document.getElementById("pane-status"),
+    log: document.getElementById("console-log"),
+    typing: document.getElementById("console-typing"),
+    composer: document.getElementById("console-composer"),
+    message: document.getElementById("console-message"),
+    error: document.getElementById("console-error"),
+    alert: document.getElementById("console-alert"),
+  };
+
+  // id -> {id, status, mine, startedAt, lastSeq, messages: {seq: message}, unread, outbox: [], endedBy, draft}
+  var conversations = {};
+  var queue = [];
+  var current = null;
+  var typingTimer = null;
+  var lastTypingSent = 0;
+  var alertTimer = null;
+
+  function conv(id) {
+    if (!conversations[id]) {
+      conversations[id] = {
+        id: id, status: "waiting", mine: false, startedAt: null, lastSeq: 0,
+        messages: {}, unread: 0, outbox: [], endedBy: "", draft: "", loaded: false,
+      };
+    }
+    return conversations[id];
+  }
+
+  function shortId(id) { return id.slice(0, 6); }
+
+  function say(text) {
+    el.alert.textContent = text;
+    el.alert.classList.add("visible");
+    window.clearTimeout(alertTimer);
+    alertTimer = window.setTimeout(function () {
+      el.alert.classList.remove("visible");
+      el.alert.textContent = "";
+    }, 6000);
+  }
+
+  /* ---------- sidebar ---------- */
+
+  function renderQueue() {
+    el.queue.textContent = "";
+    el.queueCount.textContent = queue.length ? String(queue.length) : "";
+    if (!queue.length) {
+      var empty = document.createElement("li");
+      empty.className = "empty";
+      empty.textContent = T.queueEmpty;
+      el.queue.appendChild(empty);
+      return;
+    }
+    queue.forEach(function (entry) {
+      var li = document.createElement("li");
+      li.className = "queue-item" + (entry.conversation === current ? " current" : "");
+      var head = document.createElement("div");
+      head.className = "queue-head";
+      var label = document.createElement("strong");
+      label.textContent = "#" + entry.position + " · " + fmt(T.waitingSince, {
+        time: window.HavenSocket.time(entry.waiting_since, config.language),
+      });
+      var count = document.createElement("span");
+      count.className = "small";
+      count.textContent = fmt(T.messages, { count: entry.message_count });
+      head.appendChild(label);
+      head.appendChild(count);
+      li.appendChild(head);
+      if (entry.preview) {
+        var preview = document.createElement("p");
+        preview.className = "preview";
+        preview.textContent = entry.preview;
+        li.appendChild(preview);
+      }
+      var actions = document.createElement("div");
+      actions.className = "actions";
+      var read = document.createElement("button");
+      read.type = "button";
+      read.className = "secondary";
+      read.textContent = T.read;
+      read.setAttribute("aria-label", T.read + " " + fmt(T.conversation, { short: shortId(entry.conversation) }));
+      read.addEventListener("click", function () { openConversation(entry.conversation); });
+      var accept = document.createElement("button");
+      accept.type = "button";
+      accept.className = "primary";
+      accept.textContent = T.accept;
+      accept.setAttribute("aria-label", T.accept + " " + fmt(T.conversation, { short: shortId(entry.conversation) }));
+      accept.addEventListener("click", function () { acceptConversation(entry.conversation); });
+      actions.appendChild(read);
+      actions.appendChild(accept);
+      li.appendChild(actions);
+      el.queue.appendChild(li);
+    });
+  }
+
+  function renderMine() {
+    el.mine.textContent = "";
+    var mine = Object.keys(conversations).map(function (id) { return conversations[id]; })
+      .filter(function (c) { return c.mine; });
+    if (!mine.length) {
+      var empty = document.createElement("li");
+      empty.className = "empty";
+      empty.textContent = T.mineEmpty;
+      el.mine.appendChild(empty);
+      return;
+    }
+    mine.forEach(function (c) {
+      var li = document.createElement("li");
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "conversation-link" + (c.id === current ? " current" : "") + (c.status === "ended" ? " ended" : "");
+      if (c.id === current) button.setAttribute("aria-current", "true");
+      button.textContent = fmt(T.conversation, { short: shortId(c.id) });
+      if (c.unread > 0) {
+        var badge = document.createElement("span");
+        badge.className = "badge";
+        badge.textContent = String(c.unread);
+        badge.setAttribute("aria-label", fmt(T.unread, { count: c.unread }));
+        button.appendChild(badge);
+      }
+      button.addEventListener("click", function () { openConversation(c.id); });
+      li.appendChild(button);
+      el.mine.appendChild(li);
+    });
+  }
+
+  /* ---------- the open conversation ---------- */
+
+  function messageItem(c, message) {
+    var li = document.createElement("li");
+    if (message.sender === "system") {
+      li.className = "msg system";
+      li.textContent = message.kind === "joined" ? T.joined
+        : (c.endedBy === "visitor" ? T.endedByVisitor : c.endedBy === "counsellor" ? T.endedByCounsellor : T.ended);
+      return li;
+    }
+    li.className = "msg " + (message.sender === "counsellor" ? "mine" : "theirs");
+    var who = document.createElement("span");
+    who.className = "who";
+    who.textContent = message.sender === "counsellor" ? T.you : T.visitor;
+    var body = document.createElement("p");
+    body.className = "text";
+    body.textContent = message.text;   // always text, never HTML
+    li.appendChild(who);
+    li.appendChild(body);
+    if (message.sent_at) {
+      var time = document.createElement("time");
+      time.dateTime = message.sent_at;
+      time.textContent = window.HavenSocket.time(message.sent_at, config.language);
+      li.appendChild(time);
+    }
+    if (message.pending) {
+      li.classList.add("pending");
+      var note = document.createElement("span");
+      note.className = "small";
+      note.textContent = T.sending;
+      li.appendChild(note);
+    }
+    return li;
+  }
+
+  function renderPane() {
+    if (!current) {
+      el.conversation.hidden = true;
+      el.paneEmpty.hidden = false;
+      return;
+    }
+    var c = conv(current);
+    el.paneEmpty.hidden = true;
+    el.conversation.hidden = false;
+    el.title.textContent = fmt(T.conversation, { short: shortId(c.id) });
+    el.accept.hidden = c.status !== "waiting";
+    el.end.hidden = !(c.mine && c.status === "active");
+    el.composer.hidden = !(c.mine && c.status === "active");
+    if (c.status === "waiting") el.status.textContent = T.waitingPreview;
+    else if (c.status === "taken") el.status.textContent = T.taken;
+    else if (c.status === "ended") el.status.textContent = T.ended;
+    else el.status.textContent = "";
+    el.log.textContent = "";
+    Object.keys(c.messages).map(Number).sort(function (a, b) { return a - b; }).forEach(function (seq) {
+      el.log.appendChild(messageItem(c, c.messages[seq]));
+    });
+    c.outbox.forEach(function (entry) {
+      el.log.appendChild(messageItem(c, { sender: "counsellor", kind: "text", text: entry.text, pending: true }));
+    });
+    el.log.scrollTop = el.log.scrollHeight;
+    markRead(c);
+  }
+
+  function markRead(c) {
+    if (!c.mine || c.id !== current || document.hidden) return;
+    if (c.unread > 0 || c.readSent !== c.lastSeq) {
+      c.unread = 0;
+      c.readSent = c.lastSeq;
+      socket.send({ type: "read", conversation: c.id, seq: c.lastSeq });
+      renderMine();
+    }
+  }
+
+  function openConversation(id) {
+    if (current && conversations[current]) conversations[current].draft = el.message.value;
+    current = id;
+    var c = conv(id);
+    el.message.value = c.draft || "";
+    el.error.textContent = "";
+    el.typing.textContent = "";
+    socket.send({ type: "open", conversation: id, last_seq: c.lastSeq });
+    renderQueue();
+    renderMine();
+    renderPane();
+    if (c.mine && c.status === "active") el.message.focus();
+  }
+
+  function acceptConversation(id) {
+    socket.send({ type: "accept", conversation: id });
+  }
+
+  function addMessage(c, message) {
+    if (c.messages[message.seq]) return false;
+    c.messages[message.seq] = message;
+    if (message.seq > c.lastSeq) c.lastSeq = message.seq;
+    if (message.sender === "counsellor" && message.client_id) {
+      c.outbox = c.outbox.filter(function (e) { return e.client_id !== message.client_id; });
+    }
+    if (message.kind === "ended") c.status = "ended";
+    return true;
+  }
+
+  /* ---------- frames ---------- */
+
+  function onFrame(frame) {
+    var c;
+    switch (frame.type) {
+      case "hello":
+        el.connection.textContent = T.connected;
+        queue = frame.queue;
+        frame.conversations.forEach(function (entry) {
+          c = conv(entry.conversation);
+          c.mine = true;
+          c.status = entry.status;
+          c.unread = entry.unread;
+          c.startedAt = entry.started_at;
+        });
+        // Catch up every conversation this page knows, then resend what was not stored.
+        Object.keys(conversations).forEach(function (id) {
+          c = conversations[id];
+          if (c.mine || id === current) socket.send({ type: "open", conversation: id, last_seq: c.lastSeq });
+        });
+        renderQueue();
+        renderMine();
+        renderPane();
+        break;
+      case "queue":
+        queue = frame.waiting;
+        renderQueue();
+        break;
+      case "assigned":
+        c = conv(frame.conversation.conversation);
+        c.mine = true;
+        c.status = frame.conversation.status;
+        c.unread = frame.conversation.unread;
+        openConversation(c.id);
+        break;
+      case "history":
+        c = conv(frame.conversation);
+        if (c.status !== "taken") c.status = frame.status;
+        frame.messages.forEach(function (m) { addMessage(c, m); });
+        c.outbox.forEach(function (entry) {
+          socket.send({ type: "send", conversation: c.id, client_id: entry.client_id, text: entry.text });
+        });
+        if (c.id === current) renderPane();
+        break;
+      case "message":
+        c = conv(frame.conversation);
+        if (addMessage(c, frame.message)) {
+          if (frame.message.sender === "visitor" && c.mine && (c.id !== current || document.hidden)) c.unread += 1;
+          if (frame.message.sender === "visitor" && c.id === current) el.typing.textContent = "";
+          if (c.id === current) renderPane();
+          renderMine();
+        }
+        break;
+      case "ack":
+        c = conv(frame.conversation);
+        c.outbox = c.outbox.filter(function (e) { return e.client_id !== frame.client_id; });
+        break;
+      case "state":
+        c = conv(frame.conversation);
+        c.status = frame.status;
+        if (frame.ended_by) c.endedBy = frame.ended_by;
+        if (frame.status === "taken" && c.id === current) say(T.taken);
+        if (c.id === current) renderPane();
+        renderMine();
+        break;
+      case "read":
+        c = conv(frame.conversation);
+        c.unread = 0;
+        c.readSent = frame.seq;
+        renderMine();
+        break;
+      case "typing":
+        if (frame.conversation !== current) break;
+        el.typing.textContent = T.typing;
+        window.clearTimeout(typingTimer);
+        typingTimer = window.setTimeout(function () { el.typing.textContent = ""; }, 5000);
+        break;
+      case "error":
+        if (frame.client_id && frame.conversation) {
+          c = conv(frame.conversation);
+          if (frame.code === "rate_limited") {
+            window.setTimeout(function () { resend(c); }, Math.max(1, frame.retry_after || 1) * 1000);
+          } else {
+            var entry = c.outbox.filter(function (e) { return e.client_id === frame.client_id; })[0];
+            c.outbox = c.outbox.filter(function (e) { return e.client_id !== frame.client_id; });
+            if (entry && frame.conversation === current && !el.message.value) el.message.value = entry.text;
+            if (c.id === current) renderPane();
+          }
+          el.error.textContent = frame.message;
+        } else {
+          say(frame.message);
+        }
+        break;
+    }
+  }
+
+  function resend(c) {
+    c.outbox.forEach(function (entry) {
+      socket.send({ type: "send", conversation: c.id, client_id: entry.client_id, text: entry.text });
+    });
+  }
+
+  /* ---------- composing ---------- */
+
+  el.composer.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!current) return;
+    var c = conv(current);
+    var text = el.message.value;
+    if (!text.trim()) return;
+    el.error.textContent = "";
+    var entry = { client_id: window.HavenSocket.newId(), text: text };
+    c.outbox.push(entry);
+    el.message.value = "";
+    c.draft = "";
+    socket.send({ type: "send", conversation: c.id, client_id: entry.client_id, text: text });
+    renderPane();
+  });
+
+  el.message.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      el.composer.requestSubmit();
+    }
+  });
+
+  el.message.addEventListener("input", function () {
+    var now = Date.now();
+    if (current && now - lastTypingSent > 3000) {
+      lastTypingSent = now;
+      socket.send({ type: "typing", conversation: current });
+    }
+  });
+
+  el.accept.addEventListener("click", function () { if (current) acceptConversation(current); });
+  el.end.addEventListener("click", function () {
+    if (current && window.confirm(T.endConfirm)) socket.send({ type: "end", conversation: current });
+  });
+
+  document.addEventListener("visibilitychange", function () {
+    if (!document.hidden && current) markRead(conv(current));
+  });
+
+  var socket = new window.HavenSocket("/ws/console/?lang=" + encodeURIComponent(config.language), {
+    open: function () { el.connection.textContent = T.connected; },
+    frame: onFrame,
+    close: function () { el.connection.textContent = T.reconnecting; },
+  });
+  el.connection.textContent = T.connecting;
+  socket.open();
+  renderQueue();
+  renderMine();
+})();

@@ -1,0 +1,388 @@
+/* The visitor's page: start or resume a chat, send with a resend box, quick exit.
+ *
+ * What this page keeps in the browser lives in sessionStorage under one key, only while a
+ * chat is open: the conversation token, the last sequence number seen, and messages not yet
+ * acknowledged. It is cleared when the chat ends and by the quick exit. No cookies. */
+(function () {
+  "use strict";
+
+  var STORE_KEY = "haven.chat";
+  var config = JSON.parse(document.getElementById("haven-config").textContent);
+  var T = config.text;
+  var fmt = window.HavenSocket.format;
+
+  var el = {
+    intro: document.getElementById("intro"),
+    introNotice: document.getElementById("intro-notice"),
+    chat: document.getElementById("chat"),
+    ended: document.getElementById("ended"),
+    endedReason: document.getElementById("ended-reason"),
+    status: document.getElementById("chat-status"),
+    log: document.getElementById("log"),
+    typing: document.getElementById("typing"),
+    composer: document.getElementById("composer"),
+    message: document.getElementById("message"),
+    error: document.getElementById("message-error"),
+    endChat: document.getElementById("end-chat"),
+    endConfirm: document.getElementById("end-confirm"),
+    endYes: document.getElementById("end-yes"),
+    endNo: document.getElementById("end-no"),
+  };
+
+  var state = load();           // {token, lastSeq, outbox: [{client_id, text}]} or null
+  var starting = false;         // a "start" frame is owed once the socket is open
+  var welcomed = false;         // the server has bound this socket to our conversation
+  var status = null;
+  var shown = {};               // seq -> true, so nothing is shown twice
+  var typingTimer = null;
+  var lastTypingSent = 0;
+  var retryTimer = null;
+  var socket = null;
+
+  function load() {
+    try {
+      var raw = window.sessionStorage.getItem(STORE_KEY);
+      return raw ? JSON.parse(raw) : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function save() {
+    try {
+      if (state) window.sessionStorage.setItem(STORE_KEY, JSON.stringify(state));
+      else window.sessionStorage.removeItem(STORE_KEY);
+    } catch (e) { /* storage may be unavailable; the chat still works while the page is open */ }
+  }
+
+  function forget() {
+    state = null;
+    try { window.sessionStorage.clear(); } catch (e) { /* nothing stored */ }
+  }
+
+  /* ---------- quick exit ---------- */
+
+  function quickExit() {
+    try {
+      if (socket && state && welcomed) socket.send({ type: "end" });
+    } catch (e) { /* leaving anyway */ }
+    forget();
+    if (socket) socket.stop();
+    document.title = "";
+    document.body.textContent = "";
+    // replace(): the page is swapped out of the history, so Back cannot return to it.
+    window.location.replace(config.quickExitUrl);
+  }
+
+  document.getElementById("quick-exit").addEventListener("click", quickExit);
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      quickExit();
+    }
+  });
+
+  // Links inside Haven replace the current history entry too, so that the history holds
+  // at most one Haven page and the quick exit removes it.
+  Array.prototype.forEach.call(document.querySelectorAll("a[data-replace]"), function (a) {
+    a.addEventListener("click", function (event) {
+      event.preventDefault();
+      window.location.replace(a.href);
+    });
+  });
+
+  /* ---------- views ---------- */
+
+  function show(view) {
+    el.intro.hidden = view !== "intro";
+    el.chat.hidden = view !== "chat";
+    el.ended.hidden = view !== "ended";
+  }
+
+  function setStatus(text) {
+    el.status.textContent = text;
+  }
+
+  function messageItem(message) {
+    var li = document.createElement("li");
+    var who;
+    if (message.sender === "system") {
+      li.className = "msg system";
+      if (message.kind === "joined") li.textContent = T.joined;
+      else if (message.kind === "ended") li.textContent = T.endedByVisitor;
+      return li;
+    }
+    li.className = "msg " + (message.sender === "visitor" ? "mine" : "theirs");
+    who = document.createElement("span");
+    who.className = "who";
+    who.textContent = message.sender === "visitor" ? T.you : T.counsellor;
+    var body = document.createElement("p");
+    body.className = "text";
+    body.textContent = message.text;   // always text, never HTML
+    li.appendChild(who);
+    li.appendChild(body);
+    if (message.sent_at) {
+      var time = document.createElement("time");
+      time.dateTime = message.sent_at;
+      time.textContent = window.HavenSocket.time(message.sent_at, config.language);
+      li.appendChild(time);
+    }
+    return li;
+  }
+
+  function addMessage(message) {
+    if (shown[message.seq]) return;
+    shown[message.seq] = true;
+    if (message.kind === "ended") return;  // the ended view says it
+    var li = messageItem(message);
+    li.dataset.seq = String(message.seq);
+    if (message.client_id) {
+      var pending = el.log.querySelector('li.pending[data-client-id="' + cssId(message.client_id) + '"]');
+      if (pending) pending.remove();
+    }
+    // Keep confirmed messages in sequence order, ahead of anything still pending.
+    var before = null;
+    var items = el.log.children;
+    for (var i = 0; i < items.length; i++) {
+      var item = items[i];
+      if (item.classList.contains("pending") || Number(item.dataset.seq) > message.seq) {
+        before = item;
+        break;
+      }
+    }
+    el.log.insertBefore(li, before);
+    if (message.sender === "counsellor") el.typing.textContent = "";
+    scrollDown();
+    if (state && message.seq > state.lastSeq) {
+      state.lastSeq = message.seq;
+      save();
+    }
+  }
+
+  function cssId(value) {
+    return String(value).replace(/[^a-zA-Z0-9_-]/g, "");
+  }
+
+  function addPending(entry) {
+    var li = messageItem({ sender: "visitor", kind: "text", text: entry.text });
+    li.classList.add("pending");
+    li.dataset.clientId = entry.client_id;
+    var note = document.createElement("span");
+    note.className = "small";
+    note.textContent = T.sending;
+    li.appendChild(note);
+    el.log.appendChild(li);
+    scrollDown();
+  }
+
+  function scrollDown() {
+    el.log.scrollTop = el.log.scrollHeight;
+    window.scrollTo(0, document.body.scrollHeight);
+  }
+
+  function showEnded(endedBy) {
+    el.endedReason.textContent =
+      endedBy === "counsellor" ? T.endedByCounsellor : endedBy === "visitor" ? T.endedByVisitor : "";
+    forget();
+    welcomed = false;
+    if (socket) socket.stop();
+    socket = null;
+    el.log.textContent = "";
+    shown = {};
+    show("ended");
+    document.getElementById("new-chat").focus();
+  }
+
+  function applyStatus(newStatus, position) {
+    status = newStatus;
+    if (newStatus === "waiting") {
+      var line = position && position > 1 ? fmt(T.position, { position: position }) : T.positionFirst;
+      setStatus(line + " " + T.writeAlready);
+    } else if (newStatus === "active") {
+      setStatus(T.active);
+    }
+  }
+
+  /* ---------- sending ---------- */
+
+  function flushOutbox() {
+    if (!state || !welcomed || !socket) return;
+    state.outbox.forEach(function (entry) {
+      socket.send({ type: "send", client_id: entry.client_id, text: entry.text });
+    });
+  }
+
+  function dropFromOutbox(clientId) {
+    if (!state) return null;
+    var found = null;
+    state.outbox = state.outbox.filter(function (entry) {
+      if (entry.client_id === clientId) { found = entry; return false; }
+      return true;
+    });
+    save();
+    return found;
+  }
+
+  el.composer.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = el.message.value;
+    if (!text.trim() || !state) return;
+    if (text.length > config.maxLength) {
+      el.error.textContent = T.tooLong;
+      return;
+    }
+    el.error.textContent = "";
+    var entry = { client_id: window.HavenSocket.newId(), text: text };
+    state.outbox.push(entry);   // kept until the server says it is stored
+    save();
+    addPending(entry);
+    el.message.value = "";
+    if (welcomed) socket.send({ type: "send", client_id: entry.client_id, text: entry.text });
+  });
+
+  el.message.addEventListener("keydown", function (event) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      el.composer.requestSubmit();
+    }
+  });
+
+  el.message.addEventListener("input", function () {
+    var now = Date.now();
+    if (welcomed && status === "active" && now - lastTypingSent > 3000) {
+      lastTypingSent = now;
+      socket.send({ type: "typing" });
+    }
+  });
+
+  el.endChat.addEventListener("click", function () {
+    el.endConfirm.hidden = false;
+    el.endNo.focus();
+  });
+  el.endNo.addEventListener("click", function () {
+    el.endConfirm.hidden = true;
+    el.message.focus();
+  });
+  el.endYes.addEventListener("click", function () {
+    el.endConfirm.hidden = true;
+    if (socket && welcomed) socket.send({ type: "end" });
+    else showEnded("visitor");
+  });
+
+  /* ---------- the connection ---------- */
+
+  function onFrame(frame) {
+    switch (frame.type) {
+      case "welcome":
+        if (frame.token) {
+          state = { token: frame.token, lastSeq: 0, outbox: state ? state.outbox : [] };
+          save();
+        }
+        starting = false;
+        welcomed = true;
+        if (frame.status === "ended") {
+          showEnded(frame.ended_by);
+          return;
+        }
+        show("chat");
+        applyStatus(frame.status, frame.position);
+        flushOutbox();
+        break;
+      case "history":
+        if (welcomed) frame.messages.forEach(addMessage);
+        break;
+      case "message":
+        addMessage(frame.message);
+        break;
+      case "ack":
+        dropFromOutbox(frame.client_id);
+        break;
+      case "queue_position":
+        if (status === "waiting") applyStatus("waiting", frame.position);
+        break;
+      case "state":
+        if (frame.status === "ended") showEnded(frame.ended_by);
+        else applyStatus(frame.status);
+        break;
+      case "typing":
+        el.typing.textContent = T.typing;
+        window.clearTimeout(typingTimer);
+        typingTimer = window.setTimeout(function () { el.typing.textContent = ""; }, 5000);
+        break;
+      case "error":
+        onError(frame);
+        break;
+    }
+  }
+
+  function onError(frame) {
+    if (frame.code === "rate_limited") {
+      // Nothing is lost: the message stays in the outbox and goes again after the pause.
+      window.clearTimeout(retryTimer);
+      retryTimer = window.setTimeout(flushOutbox, Math.max(1, frame.retry_after || 1) * 1000);
+      el.error.textContent = frame.message;
+      return;
+    }
+    if (frame.code === "not_found" && !frame.client_id) {
+      forget();
+      welcomed = false;
+      if (socket) socket.stop();
+      socket = null;
+      show("intro");
+      el.introNotice.textContent = T.notFound;
+      return;
+    }
+    if (frame.client_id) {
+      // Refused for what it is (too long, empty): give the words back to edit.
+      var entry = dropFromOutbox(frame.client_id);
+      var pending = el.log.querySelector('li.pending[data-client-id="' + cssId(frame.client_id) + '"]');
+      if (pending) pending.remove();
+      if (entry && frame.code !== "conversation_ended" && !el.message.value) el.message.value = entry.text;
+    }
+    el.error.textContent = frame.message;
+  }
+
+  function connect() {
+    welcomed = false;
+    socket = new window.HavenSocket("/ws/visitor/?lang=" + encodeURIComponent(config.language), {
+      open: function () {
+        if (state && state.token) socket.send({ type: "resume", token: state.token, last_seq: state.lastSeq || 0 });
+        else if (starting) socket.send({ type: "start" });
+      },
+      frame: onFrame,
+      close: function (code) {
+        welcomed = false;
+        if (!el.chat.hidden) setStatus(code === 4429 ? T.flood : T.reconnecting);
+      },
+    });
+    socket.open();
+  }
+
+  function startChat() {
+    el.introNotice.textContent = "";
+    starting = true;
+    state = null;
+    shown = {};
+    el.log.textContent = "";
+    show("chat");
+    setStatus(T.connecting);
+    // Until the server answers, what is typed waits in a temporary outbox.
+    state = { token: null, lastSeq: 0, outbox: [] };
+    connect();
+    el.message.focus();
+  }
+
+  document.getElementById("start-chat").addEventListener("click", startChat);
+  document.getElementById("new-chat").addEventListener("click", startChat);
+
+  if (state && state.token) {
+    // A reload or a new page load in the same tab: pick up the same conversation.
+    show("chat");
+    setStatus(T.connecting);
+    (state.outbox || []).forEach(addPending);
+    connect();
+  } else {
+    forget();
+    show("intro");
+  }
+})();

@@ -1,0 +1,118 @@
+"""HTTP pages: the visitor's single page and the counsellor's console."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import translate_url
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from haven.chat.selectors import can_counsel
+
+
+def _other_language(request: HttpRequest) -> dict[str, str]:
+    current = get_language() or settings.LANGUAGE_CODE
+    code, name = next(
+        ((code, name) for code, name in (("en", "English"), ("nl", "Nederlands")) if code != current),
+        ("nl", "Nederlands"),
+    )
+    return {"code": code, "name": name, "url": translate_url(request.path, code)}
+
+
+@require_GET
+def visitor_home(request: HttpRequest) -> HttpResponse:
+    """The whole visitor experience on one page, so the browser history holds one entry.
+
+    Starting a chat, waiting and talking happen on this page without navigating; the
+    quick exit replaces that one entry, so the back button cannot lead back here.
+    """
+    context = {
+        "neutral_title": settings.HAVEN_NEUTRAL_TITLE,
+        "other_language": _other_language(request),
+        "client_config": {
+            "quickExitUrl": settings.HAVEN_QUICK_EXIT_URL,
+            "maxLength": settings.HAVEN_MAX_MESSAGE_LENGTH,
+            "language": get_language() or settings.LANGUAGE_CODE,
+            "text": _visitor_texts(),
+        },
+    }
+    return render(request, "chat/visitor.html", context)
+
+
+@login_required
+@require_GET
+def console_home(request: HttpRequest) -> HttpResponse:
+    if not can_counsel(request.user):
+        return render(request, "chat/console_forbidden.html", status=403)
+    context = {
+        "other_language": _other_language(request),
+        "client_config": {
+            "maxLength": settings.HAVEN_MAX_MESSAGE_LENGTH,
+            "language": get_language() or settings.LANGUAGE_CODE,
+            "text": _console_texts(),
+        },
+    }
+    return render(request, "chat/console.html", context)
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """For load balancers and tests: the process answers and the database is reachable."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return HttpResponse("ok", content_type="text/plain")
+
+
+def _visitor_texts() -> dict[str, str]:
+    """Words the visitor's script shows, translated on the server (no inline script needed)."""
+    return {
+        "connecting": _("Connecting…"),
+        "reconnecting": _("The connection dropped. We are trying again. Your messages are safe."),
+        "position": _("You are number %(position)s in line. A counsellor will be with you soon."),
+        "positionFirst": _("You are next. A counsellor will be with you soon."),
+        "writeAlready": _("You can already start writing. The counsellor will read it."),
+        "active": _("You are now talking with a counsellor."),
+        "typing": _("The counsellor is typing…"),
+        "sending": _("Sending…"),
+        "you": _("You"),
+        "counsellor": _("Counsellor"),
+        "joined": _("A counsellor has joined the chat."),
+        "endedByVisitor": _("You ended the chat."),
+        "endedByCounsellor": _("The counsellor ended the chat."),
+        "notFound": _("This chat can no longer be found. You can start a new chat."),
+        "tooLong": _("Your message is too long. Make it shorter, or send it in parts."),
+        "flood": _("Too many messages at once. Wait a moment, then try again."),
+        "charactersLeft": _("%(count)s characters left"),
+    }
+
+
+def _console_texts() -> dict[str, str]:
+    return {
+        "connecting": _("Connecting…"),
+        "reconnecting": _("Connection lost. Reconnecting…"),
+        "connected": _("Connected"),
+        "queueEmpty": _("No one is waiting."),
+        "waitingSince": _("waiting since %(time)s"),
+        "messages": _("%(count)s messages"),
+        "read": _("Read along"),
+        "accept": _("Accept"),
+        "mineEmpty": _("You have no open conversations."),
+        "conversation": _("Conversation %(short)s"),
+        "visitor": _("Visitor"),
+        "you": _("You"),
+        "joined": _("You joined the conversation."),
+        "ended": _("The conversation has ended."),
+        "endedByVisitor": _("The visitor ended the conversation."),
+        "endedByCounsellor": _("The conversation was ended by the counsellor."),
+        "taken": _("A colleague has accepted this conversation."),
+        "typing": _("The visitor is typing…"),
+        "sending": _("Sending…"),
+        "unread": _("%(count)s unread"),
+        "waitingPreview": _("Still in the queue. Accept the conversation to reply."),
+        "endConfirm": _("End this conversation? The visitor will see that it has ended."),
+    }

@@ -1,0 +1,47 @@
+"""An ASGI wrapper that removes the visitor's address before anything else sees it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.typing import ASGIReceiveCallable, ASGISendCallable
+
+# Headers that carry the client address or identify the browser. Haven needs none of them,
+# so they are dropped before Django or Channels can read, store or log them.
+IDENTIFYING_HEADERS = frozenset(
+    {
+        b"x-forwarded-for",
+        b"x-real-ip",
+        b"forwarded",
+        b"true-client-ip",
+        b"cf-connecting-ip",
+        b"user-agent",
+    }
+)
+
+
+def strip_identifying_scope(scope: dict[str, Any]) -> dict[str, Any]:
+    """Return a copy of an ASGI scope without the client address and identifying headers."""
+    cleaned = dict(scope)
+    cleaned["client"] = None
+    if "headers" in scope:
+        cleaned["headers"] = [
+            (name, value)
+            for name, value in scope["headers"]
+            if name.lower() not in IDENTIFYING_HEADERS
+        ]
+    return cleaned
+
+
+class StripClientAddress:
+    """Wrap an ASGI app so that ``scope["client"]`` and address headers never reach it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(
+        self, scope: Any, receive: ASGIReceiveCallable, send: ASGISendCallable
+    ) -> None:
+        if scope["type"] in {"http", "websocket"}:
+            scope = strip_identifying_scope(scope)
+        await self.app(scope, receive, send)

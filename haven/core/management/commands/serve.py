@@ -1,0 +1,52 @@
+"""``haven serve``: run Haven under uvicorn, with logging that never records an address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+
+class Command(BaseCommand):
+    help = "Serve Haven (HTTP and WebSockets) with uvicorn."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1", help="Address to listen on.")
+        parser.add_argument("--port", type=int, default=8000, help="Port to listen on.")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=1,
+            help="Worker processes. More than one needs REDIS_URL (a shared channel layer).",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        import uvicorn
+
+        workers: int = options["workers"]
+        if workers > 1 and not settings.REDIS_URL:
+            raise CommandError(
+                "Several workers need a shared channel layer: set REDIS_URL, or use --workers 1."
+            )
+        host: str = options["host"]
+        port: int = options["port"]
+        shown_host = f"[{host}]" if ":" in host else host
+        self.stdout.write(
+            f"Haven is running at http://{shown_host}:{port}/ "
+            f"(console: http://{shown_host}:{port}/console/). Stop with Ctrl+C.",
+        )
+        self.stdout.flush()
+        uvicorn.run(
+            "haven.asgi:application",
+            host=host,
+            port=port,
+            workers=workers,
+            log_config=settings.LOGGING,
+            access_log=False,
+            # Haven reads no forwarded address: there is nothing it may do with one.
+            proxy_headers=False,
+            server_header=False,
+            lifespan="off",
+            ws_max_size=256 * 1024,
+        )

@@ -1,0 +1,256 @@
+"""Django settings for Haven, read from environment variables.
+
+Two modes:
+
+* ``embedded`` (the default): SQLite in ``HAVEN_DATA_DIR`` and the in-memory channel layer.
+  Meant for one process on one machine: a demo, development, the test suite.
+* ``production`` (``HAVEN_MODE=production``): ``HAVEN_SECRET_KEY`` is required, ``DEBUG`` is
+  impossible, and ``DATABASE_URL`` / ``REDIS_URL`` select PostgreSQL and Redis.
+
+Every variable is documented in the README.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import warnings
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name, "")
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    return items or default
+
+
+HAVEN_MODE = os.environ.get("HAVEN_MODE", "embedded").strip().lower()
+if HAVEN_MODE not in {"embedded", "production"}:
+    raise ImproperlyConfigured(
+        f"HAVEN_MODE must be 'embedded' or 'production', not {HAVEN_MODE!r}."
+    )
+PRODUCTION = HAVEN_MODE == "production"
+
+DATA_DIR = Path(os.environ.get("HAVEN_DATA_DIR", Path.cwd() / "var")).resolve()
+
+
+def _secret_key() -> str:
+    key = os.environ.get("HAVEN_SECRET_KEY", "")
+    if key:
+        return key
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "Haven is starting in production mode without a secret key. "
+            "Set HAVEN_SECRET_KEY to a long random value (for example the output of "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(50))'`)."
+        )
+    # Embedded mode: keep a generated key in the data directory so that staff sessions
+    # survive a restart. Never used in production.
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+
+# DEBUG can never be on in production mode, whatever the environment says.
+DEBUG = False if PRODUCTION else _env_bool("HAVEN_DEBUG", False)
+
+ALLOWED_HOSTS = _env_list(
+    "HAVEN_ALLOWED_HOSTS", [] if PRODUCTION else ["127.0.0.1", "localhost", "[::1]"]
+)
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured(
+        "Set HAVEN_ALLOWED_HOSTS to the host names Haven is served on (comma separated)."
+    )
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "haven.core",
+    "haven.accounts",
+    "haven.chat",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "haven.core.middleware.PrivacyHeadersMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "haven.urls"
+ASGI_APPLICATION = "haven.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'haven.sqlite3'}",
+        conn_max_age=0,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES["default"]["OPTIONS"] = {
+        # BEGIN IMMEDIATE: a writing transaction takes the write lock up front, so two
+        # writers queue instead of one failing with "database is locked" half-way through.
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Channel layer ------------------------------------------------------------------------
+REDIS_URL = os.environ.get("REDIS_URL", "")
+if REDIS_URL:
+    # The pub/sub layer: measured, it kept up under a load where the older list-based Redis
+    # layer and the stock in-memory layer fell seconds behind.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Auth ---------------------------------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "console:login"
+LOGIN_REDIRECT_URL = "console:home"
+LOGOUT_REDIRECT_URL = "console:login"
+SESSION_COOKIE_AGE = 8 * 60 * 60
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Strict"
+
+# --- Internationalisation -----------------------------------------------------------------
+LANGUAGE_CODE = "nl"
+LANGUAGES = [("nl", _("Dutch")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The language lives in the URL (/ is Dutch, /en/ English): no language cookie on the visitor.
+LANGUAGE_COOKIE_NAME = "haven_language"
+TIME_ZONE = "Europe/Amsterdam"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files -------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# WhiteNoise serves from the apps' static folders directly, so `haven serve` needs no
+# collectstatic step; every file is ours, nothing comes from another host.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = DEBUG
+# WhiteNoise hands Django a file iterator that Django reads in a worker thread under ASGI.
+# That works; the warning about it would fill the log on every static request.
+warnings.filterwarnings(
+    "ignore", message="StreamingHttpResponse must consume synchronous iterators"
+)
+
+# --- Security headers ---------------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "no-referrer"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = _env_bool("HAVEN_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = 63072000
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = _env_list("HAVEN_CSRF_TRUSTED_ORIGINS", [])
+
+# --- Haven --------------------------------------------------------------------------------
+# Where the quick-exit button sends the visitor. Something everyday and neutral.
+HAVEN_QUICK_EXIT_URL = os.environ.get("HAVEN_QUICK_EXIT_URL", "https://www.google.com/")
+# The tab title on visitor pages: neutral, so a glance at a phone says nothing.
+HAVEN_NEUTRAL_TITLE = os.environ.get("HAVEN_NEUTRAL_TITLE", "Chat")
+HAVEN_MAX_MESSAGE_LENGTH = int(os.environ.get("HAVEN_MAX_MESSAGE_LENGTH", "4000"))
+# Flood control per connection: a burst of this many frames, refilled at this rate per
+# second. A connection that keeps pushing after being told to slow down is closed.
+HAVEN_RATE_BURST = int(os.environ.get("HAVEN_RATE_BURST", "10"))
+HAVEN_RATE_PER_SECOND = float(os.environ.get("HAVEN_RATE_PER_SECOND", "1.0"))
+HAVEN_RATE_STRIKES = int(os.environ.get("HAVEN_RATE_STRIKES", "10"))
+
+# --- Logging ------------------------------------------------------------------------------
+# No visitor address is ever written: uvicorn's access log is off, its per-connection INFO
+# lines (which carry the peer address) are below the threshold, and every handler runs a
+# filter that blanks anything shaped like an IP address as a last line of defence.
+LOG_LEVEL = os.environ.get("HAVEN_LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "haven.core.logging.RedactAddressesFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "uvicorn": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "uvicorn.error": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
+    },
+}

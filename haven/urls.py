@@ -1,0 +1,16 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+
+from haven.chat import views as chat_views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", chat_views.healthz, name="healthz"),
+    # The language lives in the path: / is Dutch, /en/ is English. No language cookie.
+    *i18n_patterns(
+        path("", chat_views.visitor_home, name="home"),
+        path("console/", include("haven.chat.urls")),
+        prefix_default_language=False,
+    ),
+]
