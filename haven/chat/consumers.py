@@ -173,7 +173,7 @@ class VisitorConsumer(_BaseConsumer):
         )
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
-        services.conversation_typing(
+        await services.conversation_typing(
             conversation_id=self._require_conversation(), party=Conversation.Party.VISITOR
         )
 
@@ -286,7 +286,7 @@ class CounsellorConsumer(_BaseConsumer):
             self.user, frame["conversation"]
         ) is None:
             raise services.NotFound(_("This conversation was not found."))
-        services.conversation_typing(
+        await services.conversation_typing(
             conversation_id=frame["conversation"], party=Conversation.Party.COUNSELLOR
         )
 
@@ -366,5 +366,5 @@ def _frame_error_text(code: str) -> str:
     if code == "frame_too_large":
         return _("That was too much at once. Send a shorter message.")
     if code == "unknown_type":
-        return _("Haven did not understand that request.")
-    return _("Haven could not read that request.")
+        return _("Something went wrong. We did not understand this.")
+    return _("Something went wrong. We could not read this.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,4 +42,6 @@ class TokenBucket:
     def retry_after(self) -> float:
         """Seconds until the next token, rounded up to a tenth."""
         missing = max(0.0, 1.0 - self.tokens)
-        return round(missing / self.rate + 0.05, 1) if self.rate > 0 else 60.0
+        if self.rate <= 0:
+            return 60.0
+        return math.ceil(missing / self.rate * 10 - 1e-9) / 10

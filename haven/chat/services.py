@@ -108,7 +108,7 @@ def message_send(
     if sender not in (Message.Sender.VISITOR, Message.Sender.COUNSELLOR):
         raise ValueError(f"Unknown sender {sender!r}")
     if not client_id:
-        raise MessageInvalid(_("This message has no id."), code="bad_field")
+        raise MessageInvalid(_("Something went wrong with this message."), code="bad_field")
     conversation = _lock(conversation_id)
     if sender == Message.Sender.COUNSELLOR and (
         author is None
@@ -225,14 +225,21 @@ def conversation_mark_read(*, conversation_id: uuid.UUID, counsellor: Any, seq: 
     return mark
 
 
-def conversation_typing(*, conversation_id: uuid.UUID, party: str) -> None:
-    """Tell the other side someone is typing. Nothing is stored."""
+async def conversation_typing(*, conversation_id: uuid.UUID, party: str) -> None:
+    """Tell the other side someone is typing. Nothing is stored, so nothing waits for a commit.
+
+    Async because it touches no database: called straight from a consumer's event loop.
+    """
     event: TypingEvent = {
         "type": "typing",
         "conversation": str(conversation_id),
         "sender": party,
     }
-    _broadcast(conversation_group(conversation_id), event)
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(
+            conversation_group(conversation_id), {"type": "haven.event", "event": event, "meta": {}}
+        )
 
 
 # --- helpers -------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from django.shortcuts import render
 from django.urls import translate_url
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from haven.chat.selectors import can_counsel
@@ -86,8 +87,7 @@ def _visitor_texts() -> dict[str, str]:
         "endedByCounsellor": _("The counsellor ended the chat."),
         "notFound": _("This chat can no longer be found. You can start a new chat."),
         "tooLong": _("Your message is too long. Make it shorter, or send it in parts."),
-        "flood": _("Too many messages at once. Wait a moment, then try again."),
-        "charactersLeft": _("%(count)s characters left"),
+        "flood": _("Too many messages at once. Wait a moment. The chat will continue by itself."),
     }
 
 
@@ -98,21 +98,23 @@ def _console_texts() -> dict[str, str]:
         "connected": _("Connected"),
         "queueEmpty": _("No one is waiting."),
         "waitingSince": _("waiting since %(time)s"),
-        "messages": _("%(count)s messages"),
+        # Both forms, for the script to pick by count (Dutch and English share the rule n != 1).
+        "messagesOne": ngettext("%(count)s message", "%(count)s messages", 1),
+        "messagesMany": ngettext("%(count)s message", "%(count)s messages", 2),
         "read": _("Read along"),
         "accept": _("Accept"),
         "mineEmpty": _("You have no open conversations."),
         "conversation": _("Conversation %(short)s"),
         "visitor": _("Visitor"),
         "you": _("You"),
-        "joined": _("You joined the conversation."),
+        "joined": _("You accepted the conversation."),
         "ended": _("The conversation has ended."),
         "endedByVisitor": _("The visitor ended the conversation."),
-        "endedByCounsellor": _("The conversation was ended by the counsellor."),
+        "endedByCounsellor": _("You ended the conversation."),
         "taken": _("A colleague has accepted this conversation."),
         "typing": _("The visitor is typing…"),
         "sending": _("Sending…"),
-        "unread": _("%(count)s unread"),
+        "unread": _("unread messages: %(count)s"),
         "waitingPreview": _("Still in the queue. Accept the conversation to reply."),
         "endConfirm": _("End this conversation? The visitor will see that it has ended."),
     }

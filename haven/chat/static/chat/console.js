@@ -80,7 +80,7 @@
       });
       var count = document.createElement("span");
       count.className = "small";
-      count.textContent = fmt(T.messages, { count: entry.message_count });
+      count.textContent = fmt(entry.message_count === 1 ? T.messagesOne : T.messagesMany, { count: entry.message_count });
       head.appendChild(label);
       head.appendChild(count);
       li.appendChild(head);

@@ -1,0 +1,457 @@
+"""Consumer tests through the real ASGI stack (origin check, sessions, address stripping)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from haven.asgi import application
+from haven.chat.models import Conversation, Message
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+
+ORIGIN = (b"origin", b"http://127.0.0.1")
+TIMEOUT = 5
+
+
+async def connect(path: str, headers: list[tuple[bytes, bytes]] | None = None) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(application, path, headers=[ORIGIN, *(headers or [])])
+    connected, _ = await communicator.connect(timeout=TIMEOUT)
+    assert connected
+    return communicator
+
+
+async def receive(communicator: WebsocketCommunicator) -> dict[str, Any]:
+    return await communicator.receive_json_from(timeout=TIMEOUT)
+
+
+async def receive_until(communicator: WebsocketCommunicator, frame_type: str) -> dict[str, Any]:
+    """Skip frames of other types (queue updates and the like) until one of ``frame_type``."""
+    for _ in range(20):
+        frame = await receive(communicator)
+        if frame["type"] == frame_type:
+            return frame
+    raise AssertionError(f"no {frame_type} frame")
+
+
+async def start_visitor() -> tuple[WebsocketCommunicator, dict[str, Any]]:
+    visitor = await connect("/ws/visitor/")
+    await visitor.send_json_to({"type": "start"})
+    welcome = await receive(visitor)
+    history = await receive(visitor)
+    assert history["type"] == "history"
+    return visitor, welcome
+
+
+@database_sync_to_async
+def session_cookie(user) -> tuple[bytes, bytes]:  # type: ignore[no-untyped-def]
+    client = Client()
+    client.force_login(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+async def connect_console(user) -> tuple[WebsocketCommunicator, dict[str, Any]]:  # type: ignore[no-untyped-def]
+    console = await connect("/ws/console/", [await session_cookie(user)])
+    hello = await receive(console)
+    assert hello["type"] == "hello"
+    return console, hello
+
+
+@pytest.fixture
+def anna(make_counsellor):  # type: ignore[no-untyped-def]
+    return make_counsellor("anna")
+
+
+@pytest.fixture
+def ben(make_counsellor):  # type: ignore[no-untyped-def]
+    return make_counsellor("ben")
+
+
+async def test_visitor_start_gives_a_token_and_a_place_in_the_queue() -> None:
+    """``start`` answers ``welcome`` with the secret token and position 1, then an empty history."""
+    visitor, welcome = await start_visitor()
+    assert welcome["status"] == "waiting"
+    assert welcome["position"] == 1
+    assert len(welcome["token"]) >= 40
+    await visitor.disconnect()
+
+
+async def test_visitor_message_is_acknowledged_with_its_number_after_storage(anna) -> None:
+    """The ack carries the sequence number; the message is in the database by then."""
+    visitor, welcome = await start_visitor()
+    await visitor.send_json_to({"type": "send", "client_id": "m1", "text": "Hallo"})
+    ack = await receive_until(visitor, "ack")
+    assert ack == {"type": "ack", "conversation": welcome["conversation"], "client_id": "m1", "seq": 1}
+    stored = await database_sync_to_async(
+        lambda: list(Message.objects.values_list("seq", "text"))
+    )()
+    assert stored == [(1, "Hallo")]
+    message = await receive_until(visitor, "message")
+    assert message["message"]["text"] == "Hallo"
+    await visitor.disconnect()
+
+
+async def test_counsellor_sees_waiting_messages_in_the_queue_and_on_accepting(anna) -> None:
+    """What a visitor writes while waiting shows in the live queue and in the history on accept."""
+    console, hello = await connect_console(anna)
+    assert hello["queue"] == [] and hello["conversations"] == []
+    visitor, welcome = await start_visitor()
+    queue = await receive_until(console, "queue")
+    assert [q["conversation"] for q in queue["waiting"]] == [welcome["conversation"]]
+    await visitor.send_json_to({"type": "send", "client_id": "m1", "text": "I need help"})
+    queue = await receive_until(console, "queue")
+    assert queue["waiting"][0]["preview"] == "I need help"
+    assert queue["waiting"][0]["message_count"] == 1
+
+    await console.send_json_to({"type": "accept", "conversation": welcome["conversation"]})
+    assigned = await receive_until(console, "assigned")
+    assert assigned["conversation"]["conversation"] == welcome["conversation"]
+    assert assigned["conversation"]["unread"] == 1
+    await console.send_json_to(
+        {"type": "open", "conversation": welcome["conversation"], "last_seq": 0}
+    )
+    history = await receive_until(console, "history")
+    assert [(m["seq"], m["kind"]) for m in history["messages"]] == [(1, "text"), (2, "joined")]
+
+    state = await receive_until(visitor, "state")
+    assert state["status"] == "active"
+    await visitor.disconnect()
+    await console.disconnect()
+
+
+async def test_messages_flow_both_ways_with_typing(anna) -> None:
+    """Counsellor replies and typing reach the visitor; the visitor's words reach the console."""
+    visitor, welcome = await start_visitor()
+    conversation = welcome["conversation"]
+    console, _ = await connect_console(anna)
+    await console.send_json_to({"type": "accept", "conversation": conversation})
+    await receive_until(console, "assigned")
+    await receive_until(visitor, "state")
+
+    await console.send_json_to({"type": "typing", "conversation": conversation})
+    typing = await receive_until(visitor, "typing")
+    assert typing["sender"] == "counsellor"
+    await console.send_json_to(
+        {"type": "send", "conversation": conversation, "client_id": "r1", "text": "Hoi, ik ben er"}
+    )
+    assert (await receive_until(console, "ack"))["seq"] == 2
+    reply = await receive_until(visitor, "message")
+    assert (reply["message"]["sender"], reply["message"]["text"]) == ("counsellor", "Hoi, ik ben er")
+
+    await visitor.send_json_to({"type": "typing"})
+    assert (await receive_until(console, "typing"))["sender"] == "visitor"
+    await visitor.send_json_to({"type": "send", "client_id": "v1", "text": "Dank je"})
+    incoming = await receive_until(console, "message")
+    assert (incoming["message"]["sender"], incoming["message"]["seq"]) == ("visitor", 3)
+
+    await visitor.send_json_to({"type": "end"})
+    ended = await receive_until(console, "state")
+    assert (ended["status"], ended["ended_by"]) == ("ended", "visitor")
+    await visitor.disconnect()
+    await console.disconnect()
+
+
+async def test_two_consoles_accepting_at_once_one_wins_one_is_told(anna, ben) -> None:
+    """Both read along and press accept together: one is assigned, the other gets ``unavailable``
+    with a clear message and a ``taken`` state, and receives nothing more of that chat."""
+    visitor, welcome = await start_visitor()
+    conversation = welcome["conversation"]
+    consoles = [(await connect_console(anna))[0], (await connect_console(ben))[0]]
+    for console in consoles:
+        await console.send_json_to({"type": "open", "conversation": conversation, "last_seq": 0})
+        await receive_until(console, "history")
+    for console in consoles:
+        await console.send_json_to({"type": "accept", "conversation": conversation})
+
+    outcomes: list[dict[str, dict[str, Any]]] = []
+    for console in consoles:
+        seen: dict[str, dict[str, Any]] = {}
+        while not ({"assigned", "state"} <= set(seen) or {"error", "state"} <= set(seen)):
+            frame = await receive(console)
+            seen[frame["type"]] = frame
+        outcomes.append(seen)
+    winners = [i for i, seen in enumerate(outcomes) if "assigned" in seen]
+    assert len(winners) == 1
+    winner, loser = consoles[winners[0]], consoles[1 - winners[0]]
+    lost = outcomes[1 - winners[0]]
+    assert lost["error"]["code"] == "unavailable"
+    assert lost["error"]["conversation"] == conversation
+    assert lost["error"]["message"]
+    assert lost["state"]["status"] == "taken"
+    assert outcomes[winners[0]]["state"]["status"] == "active"
+
+    await visitor.send_json_to({"type": "send", "client_id": "after", "text": "private now"})
+    await receive_until(winner, "message")
+    frames = []
+    while not await loser.receive_nothing(timeout=0.3):
+        frames.append(await receive(loser))
+    assert all(f["type"] == "queue" for f in frames)
+    await loser.send_json_to({"type": "open", "conversation": conversation, "last_seq": 0})
+    assert (await receive_until(loser, "error"))["code"] == "not_found"
+    for communicator in (visitor, *consoles):
+        await communicator.disconnect()
+
+
+async def test_resume_after_a_dropped_connection_sends_only_what_was_missed(anna) -> None:
+    """A new socket with the token and the last number seen gets the rest, once, in order."""
+    visitor, welcome = await start_visitor()
+    for i in range(3):
+        await visitor.send_json_to({"type": "send", "client_id": f"m{i}", "text": f"message {i}"})
+        await receive_until(visitor, "ack")
+    await visitor.disconnect()
+
+    again = await connect("/ws/visitor/")
+    await again.send_json_to({"type": "resume", "token": welcome["token"], "last_seq": 1})
+    resumed = await receive(again)
+    assert resumed["type"] == "welcome"
+    assert "token" not in resumed
+    assert resumed["last_seq"] == 3
+    history = await receive(again)
+    assert [m["seq"] for m in history["messages"]] == [2, 3]
+
+    # The ack for "m2" was lost: sending it again returns its number and stores nothing new.
+    await again.send_json_to({"type": "send", "client_id": "m2", "text": "message 2"})
+    assert (await receive_until(again, "ack"))["seq"] == 3
+    assert await again.receive_nothing(timeout=0.3) or (await receive(again))["type"] != "message"
+    count = await database_sync_to_async(Message.objects.count)()
+    assert count == 3
+    await again.disconnect()
+
+
+async def test_resume_with_an_unknown_token_reveals_nothing() -> None:
+    """A wrong token gets ``not_found``; the socket stays usable for a new chat."""
+    visitor = await connect("/ws/visitor/")
+    await visitor.send_json_to({"type": "resume", "token": "not-a-real-token", "last_seq": 0})
+    error = await receive(visitor)
+    assert error["code"] == "not_found"
+    await visitor.send_json_to({"type": "start"})
+    assert (await receive(visitor))["type"] == "welcome"
+    await visitor.disconnect()
+
+
+async def test_sending_before_start_is_refused_clearly() -> None:
+    visitor = await connect("/ws/visitor/")
+    await visitor.send_json_to({"type": "send", "client_id": "x", "text": "hello"})
+    error = await receive(visitor)
+    assert (error["code"], error["client_id"]) == ("no_conversation", "x")
+    await visitor.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        ("not json", "bad_frame"),
+        ("[1, 2, 3]", "bad_frame"),
+        ('"just a string"', "bad_frame"),
+        ("{}", "unknown_type"),
+        ('{"type": "launch"}', "unknown_type"),
+        ('{"type": 7}', "unknown_type"),
+        ('{"type": "send", "client_id": 5, "text": "x"}', "bad_field"),
+        ('{"type": "send", "client_id": "a", "text": ["x"]}', "bad_field"),
+        ('{"type": "send", "client_id": "", "text": "x"}', "bad_field"),
+        ('{"type": "resume", "token": "t", "last_seq": -1}', "bad_field"),
+        ('{"type": "resume", "token": "t", "last_seq": true}', "bad_field"),
+        ('{"type": "send", "client_id": "a", "text": "' + "x" * 70000 + '"}', "frame_too_large"),
+    ],
+)
+async def test_bad_frames_get_an_error_and_the_connection_lives_on(raw: str, code: str) -> None:
+    """Malformed, unknown or wrongly typed frames answer ``error``; the next frame still works."""
+    visitor, _ = await start_visitor()
+    await visitor.send_to(text_data=raw)
+    error = await receive(visitor)
+    assert (error["type"], error["code"]) == ("error", code)
+    assert error["message"]
+    await visitor.send_json_to({"type": "send", "client_id": "ok", "text": "still here"})
+    assert (await receive_until(visitor, "ack"))["seq"] == 1
+    await visitor.disconnect()
+
+
+async def test_binary_frames_are_refused_politely() -> None:
+    visitor, _ = await start_visitor()
+    await visitor.send_to(bytes_data=b"\xff\xfe\x00")
+    assert (await receive(visitor))["code"] == "bad_frame"
+    await visitor.disconnect()
+
+
+async def test_a_too_long_message_is_refused_with_its_client_id() -> None:
+    """The client learns which message was refused and why, so it can give the text back."""
+    visitor, _ = await start_visitor()
+    await visitor.send_json_to({"type": "send", "client_id": "long", "text": "x" * 4001})
+    error = await receive(visitor)
+    assert (error["code"], error["client_id"]) == ("too_long", "long")
+    assert "4000" in error["message"]
+    await visitor.disconnect()
+
+
+async def test_errors_are_in_the_visitors_language() -> None:
+    """The socket's ``lang`` decides the language of error messages (Dutch by default)."""
+    dutch = await connect("/ws/visitor/")
+    english = await connect("/ws/visitor/?lang=en")
+    for communicator in (dutch, english):
+        await communicator.send_json_to({"type": "launch"})
+    nl_error, en_error = await receive(dutch), await receive(english)
+    assert en_error["message"] == "Something went wrong. We did not understand this."
+    assert nl_error["message"] != en_error["message"]
+    await dutch.disconnect()
+    await english.disconnect()
+
+
+async def test_flooding_is_slowed_then_closed_without_losing_accepted_messages(settings) -> None:
+    """After the burst: ``rate_limited`` with a retry time; keep pushing and the socket closes."""
+    settings.HAVEN_RATE_BURST = 4
+    settings.HAVEN_RATE_PER_SECOND = 0.01
+    settings.HAVEN_RATE_STRIKES = 3
+    visitor, welcome = await start_visitor()  # "start" spent one token
+    acks = []
+    for i in range(3):
+        await visitor.send_json_to({"type": "send", "client_id": f"m{i}", "text": f"m{i}"})
+        acks.append((await receive_until(visitor, "ack"))["seq"])
+    assert acks == [1, 2, 3]
+    await visitor.send_json_to({"type": "send", "client_id": "m3", "text": "m3"})
+    limited = await receive_until(visitor, "error")
+    assert limited["code"] == "rate_limited"
+    assert limited["client_id"] == "m3"
+    assert limited["retry_after"] > 0
+    await visitor.send_json_to({"type": "send", "client_id": "m4", "text": "m4"})
+    assert (await receive_until(visitor, "error"))["code"] == "rate_limited"
+    await visitor.send_json_to({"type": "send", "client_id": "m5", "text": "m5"})
+    flood = await receive_until(visitor, "error")
+    assert flood["code"] == "flood"
+    closed = await visitor.receive_output(timeout=TIMEOUT)
+    assert closed == {"type": "websocket.close", "code": 4429}
+    texts = await database_sync_to_async(
+        lambda: list(Message.objects.order_by("seq").values_list("text", flat=True))
+    )()
+    assert texts == ["m0", "m1", "m2"]
+    # The visitor comes back and finds everything that was accepted.
+    again = await connect("/ws/visitor/")
+    await again.send_json_to({"type": "resume", "token": welcome["token"], "last_seq": 0})
+    await receive(again)
+    assert [m["text"] for m in (await receive(again))["messages"]] == ["m0", "m1", "m2"]
+    await again.disconnect()
+
+
+async def test_one_flooding_visitor_does_not_disturb_another(settings) -> None:
+    settings.HAVEN_RATE_BURST = 2
+    settings.HAVEN_RATE_PER_SECOND = 0.01
+    settings.HAVEN_RATE_STRIKES = 1
+    calm, _ = await start_visitor()
+    noisy, _ = await start_visitor()
+    for raw in ("x", "y", "z"):
+        await noisy.send_to(text_data=raw)
+    await calm.send_json_to({"type": "send", "client_id": "c", "text": "fine"})
+    assert (await receive_until(calm, "ack"))["seq"] == 1
+    await calm.disconnect()
+    await noisy.disconnect()
+
+
+async def test_console_refuses_anonymous_and_non_counsellor_users(django_user_model) -> None:
+    """No session, or a session without the counsel permission: the handshake is refused."""
+    anonymous = WebsocketCommunicator(application, "/ws/console/", headers=[ORIGIN])
+    connected, code = await anonymous.connect(timeout=TIMEOUT)
+    assert not connected
+    user = await database_sync_to_async(django_user_model.objects.create_user)(
+        "outsider", password="x" * 20
+    )
+    outsider = WebsocketCommunicator(
+        application, "/ws/console/", headers=[ORIGIN, await session_cookie(user)]
+    )
+    connected, code = await outsider.connect(timeout=TIMEOUT)
+    assert not connected
+    assert code == 4403
+
+
+async def test_a_foreign_origin_is_refused() -> None:
+    """A page on another site cannot open a socket to Haven in the visitor's browser."""
+    communicator = WebsocketCommunicator(
+        application, "/ws/visitor/", headers=[(b"origin", b"https://evil.example")]
+    )
+    connected, _ = await communicator.connect(timeout=TIMEOUT)
+    assert not connected
+
+
+async def test_counsellor_cannot_touch_a_colleagues_conversation(anna, ben) -> None:
+    """Sending, typing, reading or ending in someone else's conversation all say not found."""
+    visitor, welcome = await start_visitor()
+    conversation = welcome["conversation"]
+    console_a, _ = await connect_console(anna)
+    await console_a.send_json_to({"type": "accept", "conversation": conversation})
+    await receive_until(console_a, "assigned")
+    console_b, _ = await connect_console(ben)
+    frames = [
+        {"type": "send", "conversation": conversation, "client_id": "x", "text": "hi"},
+        {"type": "typing", "conversation": conversation},
+        {"type": "read", "conversation": conversation, "seq": 1},
+        {"type": "end", "conversation": conversation},
+        {"type": "open", "conversation": conversation, "last_seq": 0},
+        {"type": "open", "conversation": str(uuid.uuid4()), "last_seq": 0},
+    ]
+    for frame in frames:
+        await console_b.send_json_to(frame)
+        assert (await receive_until(console_b, "error"))["code"] == "not_found", frame
+    status = await database_sync_to_async(
+        lambda: Conversation.objects.get(pk=conversation).status
+    )()
+    assert status == "active"
+    for communicator in (visitor, console_a, console_b):
+        await communicator.disconnect()
+
+
+async def test_reading_in_one_console_clears_unread_in_the_others(anna) -> None:
+    """A counsellor with two tabs: reading in one updates the other."""
+    visitor, welcome = await start_visitor()
+    conversation = welcome["conversation"]
+    tab_1, _ = await connect_console(anna)
+    tab_2, _ = await connect_console(anna)
+    await tab_1.send_json_to({"type": "accept", "conversation": conversation})
+    await receive_until(tab_1, "assigned")
+    await receive_until(tab_2, "assigned")
+    await visitor.send_json_to({"type": "send", "client_id": "m", "text": "are you there?"})
+    await receive_until(tab_2, "message")
+    await tab_1.send_json_to({"type": "read", "conversation": conversation, "seq": 2})
+    assert (await receive_until(tab_2, "read"))["seq"] == 2
+    _, hello = await connect_console(anna)
+    assert hello["conversations"][0]["unread"] == 0
+    for communicator in (visitor, tab_1, tab_2):
+        await communicator.disconnect()
+
+
+async def test_console_reconnect_lists_held_conversations_with_unread(anna) -> None:
+    """After a reconnect the console is told which conversations it holds and what is unread."""
+    visitor, welcome = await start_visitor()
+    console, _ = await connect_console(anna)
+    await console.send_json_to({"type": "accept", "conversation": welcome["conversation"]})
+    await receive_until(console, "assigned")
+    await console.disconnect()
+    await visitor.send_json_to({"type": "send", "client_id": "1", "text": "hello?"})
+    await receive_until(visitor, "ack")
+    console, hello = await connect_console(anna)
+    [held] = hello["conversations"]
+    assert (held["conversation"], held["unread"], held["last_seq"]) == (
+        welcome["conversation"],
+        1,
+        2,
+    )
+    # and it is subscribed again: live messages arrive without an "open"
+    await visitor.send_json_to({"type": "send", "client_id": "2", "text": "hello again"})
+    assert (await receive_until(console, "message"))["message"]["seq"] == 3
+    await visitor.disconnect()
+    await console.disconnect()
+
+
+async def test_frames_never_carry_internal_metadata(anna) -> None:
+    """Group events travel with consumer-only metadata that is never sent to a client."""
+    visitor, welcome = await start_visitor()
+    console, _ = await connect_console(anna)
+    await console.send_json_to({"type": "accept", "conversation": welcome["conversation"]})
+    state = await receive_until(visitor, "state")
+    assert set(state) == {"type", "conversation", "status"}
+    assert "meta" not in json.dumps(state)
+    await visitor.disconnect()
+    await console.disconnect()

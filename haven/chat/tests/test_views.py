@@ -1,0 +1,99 @@
+"""The pages: what the visitor's browser receives, and who gets into the console."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+
+pytestmark = pytest.mark.django_db
+
+
+def test_visitor_page_sets_no_cookie_and_has_a_neutral_title(client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    """No cookie at all on the visitor page; the tab title is the neutral one."""
+    settings.HAVEN_NEUTRAL_TITLE = "Chat"
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.cookies == {}
+    assert "<title>Chat</title>" in response.content.decode()
+
+
+def test_visitor_page_loads_nothing_from_another_host(client: Client) -> None:
+    """Every src and stylesheet href is a path on Haven itself; CSP says 'self' only."""
+    html = client.get("/").content.decode()
+    for url in re.findall(r'(?:src|href)="([^"]+)"', html):
+        assert not re.match(r"^(https?:)?//", url), url
+    csp = client.get("/")["Content-Security-Policy"]
+    assert "default-src 'self'" in csp
+    assert "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+
+
+def test_pages_are_never_cached_and_send_no_referrer(client: Client) -> None:
+    response = client.get("/")
+    assert response["Cache-Control"] == "no-store, max-age=0"
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert response["X-Frame-Options"] == "DENY"
+
+
+def test_dutch_by_default_english_under_en(client: Client) -> None:
+    """/ is Dutch whatever the browser asks; /en/ is English. No language cookie."""
+    dutch = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+    english = client.get("/en/")
+    assert '<html lang="nl">' in dutch.content.decode()
+    assert '<html lang="en">' in english.content.decode()
+    assert "Start an anonymous chat" in english.content.decode()
+    assert "Start an anonymous chat" not in dutch.content.decode()
+    assert "112" in dutch.content.decode() and "112" in english.content.decode()
+    assert english.cookies == {}
+
+
+def test_visitor_page_has_quick_exit_and_configured_exit_url(client: Client, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.HAVEN_QUICK_EXIT_URL = "https://weather.example/"
+    html = client.get("/").content.decode()
+    assert 'id="quick-exit"' in html
+    assert 'aria-keyshortcuts="Escape"' in html
+    assert "https://weather.example/" in html
+
+
+def test_console_needs_a_login(client: Client) -> None:
+    response = client.get("/console/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/console/login/")
+
+
+def test_console_for_a_counsellor(client: Client, counsellor) -> None:  # type: ignore[no-untyped-def]
+    client.force_login(counsellor)
+    response = client.get("/console/")
+    assert response.status_code == 200
+    assert 'id="queue"' in response.content.decode()
+
+
+def test_console_refuses_a_user_who_is_not_a_counsellor(client: Client, django_user_model) -> None:
+    user = django_user_model.objects.create_user("plain", password="x" * 20)
+    client.force_login(user)
+    assert client.get("/console/").status_code == 403
+
+
+def test_login_with_the_form(client: Client, counsellor) -> None:  # type: ignore[no-untyped-def]
+    """The console login form signs a counsellor in; a wrong password shows a calm error."""
+    client = Client(enforce_csrf_checks=True)
+    page = client.get("/console/login/")
+    token = page.cookies["csrftoken"].value
+    wrong = client.post(
+        "/console/login/",
+        {"username": "anna", "password": "wrong", "csrfmiddlewaretoken": token},
+    )
+    assert wrong.status_code == 200
+    assert 'role="alert"' in wrong.content.decode()
+    right = client.post(
+        "/console/login/",
+        {"username": "anna", "password": "a long test password 42", "csrfmiddlewaretoken": token},
+    )
+    assert right.status_code == 302
+    assert client.get("/console/").status_code == 200
+
+
+def test_healthz(client: Client) -> None:
+    assert client.get("/healthz").content == b"ok"

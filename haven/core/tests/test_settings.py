@@ -1,0 +1,90 @@
+"""Configuration from the environment, checked in a fresh interpreter each time."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROBE = (
+    "import json; from django.conf import settings as s; "
+    "print(json.dumps({'debug': s.DEBUG, 'engine': s.DATABASES['default']['ENGINE'], "
+    "'layer': s.CHANNEL_LAYERS['default']['BACKEND'], 'hosts': s.ALLOWED_HOSTS, "
+    "'hsts': getattr(s, 'SECURE_HSTS_SECONDS', 0), 'secure': s.SESSION_COOKIE_SECURE}))"
+)
+
+
+def load(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HAVEN_", "DATABASE_URL", "REDIS_URL"))}
+    clean.update({"DJANGO_SETTINGS_MODULE": "haven.settings", "HAVEN_DATA_DIR": str(tmp_path)}, **env)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); " + PROBE],
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_embedded_defaults(tmp_path: Path) -> None:
+    """No variables: SQLite in the data dir, in-memory channel layer, local hosts only."""
+    result = load(tmp_path)
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout)
+    assert values["engine"] == "django.db.backends.sqlite3"
+    assert values["layer"] == "channels.layers.InMemoryChannelLayer"
+    assert values["debug"] is False
+    assert "127.0.0.1" in values["hosts"]
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_production_without_a_secret_key_stops_with_a_clear_message(tmp_path: Path) -> None:
+    result = load(tmp_path, HAVEN_MODE="production", HAVEN_ALLOWED_HOSTS="haven.example")
+    assert result.returncode != 0
+    assert "HAVEN_SECRET_KEY" in result.stderr
+
+
+def test_production_needs_allowed_hosts(tmp_path: Path) -> None:
+    result = load(tmp_path, HAVEN_MODE="production", HAVEN_SECRET_KEY="k" * 50)
+    assert result.returncode != 0
+    assert "HAVEN_ALLOWED_HOSTS" in result.stderr
+
+
+def test_debug_is_impossible_in_production(tmp_path: Path) -> None:
+    """HAVEN_DEBUG=1 is ignored in production; secure cookies and HSTS are on."""
+    result = load(
+        tmp_path,
+        HAVEN_MODE="production",
+        HAVEN_SECRET_KEY="k" * 50,
+        HAVEN_ALLOWED_HOSTS="haven.example",
+        HAVEN_DEBUG="1",
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/haven",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+    )
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout)
+    assert values["debug"] is False
+    assert values["secure"] is True
+    assert values["hsts"] > 0
+    assert values["engine"] == "django.db.backends.postgresql"
+    assert values["layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert values["hosts"] == ["haven.example"]
+
+
+def test_unknown_mode_is_refused(tmp_path: Path) -> None:
+    result = load(tmp_path, HAVEN_MODE="staging")
+    assert result.returncode != 0
+    assert "HAVEN_MODE" in result.stderr
+
+
+@pytest.mark.skipif(os.environ.get("HAVEN_EXPECT_SERVICES") != "1", reason="only in the services run")
+def test_services_run_really_uses_postgresql_and_redis(settings) -> None:  # type: ignore[no-untyped-def]
+    """The CI's second run must not quietly fall back to SQLite and memory."""
+    from django.db import connection
+
+    assert connection.vendor == "postgresql"
+    assert settings.CHANNEL_LAYERS["default"]["BACKEND"].endswith("RedisPubSubChannelLayer")
