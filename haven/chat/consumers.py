@@ -23,6 +23,7 @@ from haven.chat.events import (
     ErrorEvent,
     Event,
     HistoryEvent,
+    StateEvent,
     WelcomeEvent,
     conversation_group,
     counsellor_group,
@@ -83,7 +84,9 @@ class _BaseConsumer(AsyncWebsocketConsumer):
     async def refused_for_flood(self, text_data: str | None) -> None:
         client_id = _client_id_of(text_data)
         if self.bucket.strikes >= settings.HAVEN_RATE_STRIKES:
-            await self.send_error("flood", _("Too many messages at once. The connection is closed."))
+            await self.send_error(
+                "flood", _("Too many messages at once. The connection is closed.")
+            )
             await self.close(code=CLOSE_FLOOD)
             return
         await self.send_error(
@@ -282,9 +285,12 @@ class CounsellorConsumer(_BaseConsumer):
         )
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
-        if await database_sync_to_async(selectors.access_conversation)(
-            self.user, frame["conversation"]
-        ) is None:
+        if (
+            await database_sync_to_async(selectors.access_conversation)(
+                self.user, frame["conversation"]
+            )
+            is None
+        ):
             raise services.NotFound(_("This conversation was not found."))
         await services.conversation_typing(
             conversation_id=frame["conversation"], party=Conversation.Party.COUNSELLOR
@@ -315,7 +321,12 @@ class CounsellorConsumer(_BaseConsumer):
                 # A colleague took a conversation this console was looking at: stop
                 # receiving it, and tell the console it has gone.
                 await self.leave(conversation_group(event["conversation"]))
-                await self.send_event({**event, "status": "taken"})  # type: ignore[typeddict-item]
+                taken: StateEvent = {
+                    "type": "state",
+                    "conversation": event["conversation"],
+                    "status": "taken",
+                }
+                await self.send_event(taken)
                 return
         if event["type"] == "queue_position":
             return

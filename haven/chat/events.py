@@ -36,7 +36,9 @@ class HistoryEvent(TypedDict):
 class StateEvent(TypedDict):
     type: Literal["state"]
     conversation: str
-    status: str  # "waiting" | "active" | "ended"
+    # "waiting" | "active" | "ended"; consoles reading along also get "taken" when a
+    # colleague accepted the conversation (they receive nothing more of it).
+    status: str
     ended_by: NotRequired[str]
 
 

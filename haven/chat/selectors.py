@@ -56,9 +56,9 @@ def messages_after(conversation: Conversation, last_seq: int) -> list[MessagePay
     """The stream after ``last_seq``, in order: what a resuming client has not seen."""
     return [
         message_payload(message)
-        for message in Message.objects.filter(
-            conversation=conversation, seq__gt=last_seq
-        ).order_by("seq")
+        for message in Message.objects.filter(conversation=conversation, seq__gt=last_seq).order_by(
+            "seq"
+        )
     ]
 
 

@@ -186,9 +186,7 @@ def conversation_accept(*, conversation_id: uuid.UUID, counsellor: Any) -> Conve
 
 
 @transaction.atomic
-def conversation_end(
-    *, conversation_id: uuid.UUID, party: str, actor: Any = None
-) -> Conversation:
+def conversation_end(*, conversation_id: uuid.UUID, party: str, actor: Any = None) -> Conversation:
     """End a conversation, by the visitor or by its counsellor. Ending twice is harmless."""
     conversation = _lock(conversation_id)
     if party == Conversation.Party.COUNSELLOR:

@@ -8,9 +8,8 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import translate_url
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET
 
 from haven.chat.selectors import can_counsel
@@ -19,7 +18,11 @@ from haven.chat.selectors import can_counsel
 def _other_language(request: HttpRequest) -> dict[str, str]:
     current = get_language() or settings.LANGUAGE_CODE
     code, name = next(
-        ((code, name) for code, name in (("en", "English"), ("nl", "Nederlands")) if code != current),
+        (
+            (code, name)
+            for code, name in (("en", "English"), ("nl", "Nederlands"))
+            if code != current
+        ),
         ("nl", "Nederlands"),
     )
     return {"code": code, "name": name, "url": translate_url(request.path, code)}

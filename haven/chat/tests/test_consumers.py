@@ -20,7 +20,9 @@ ORIGIN = (b"origin", b"http://127.0.0.1")
 TIMEOUT = 5
 
 
-async def connect(path: str, headers: list[tuple[bytes, bytes]] | None = None) -> WebsocketCommunicator:
+async def connect(
+    path: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(application, path, headers=[ORIGIN, *(headers or [])])
     connected, _ = await communicator.connect(timeout=TIMEOUT)
     assert connected
@@ -87,7 +89,12 @@ async def test_visitor_message_is_acknowledged_with_its_number_after_storage(ann
     visitor, welcome = await start_visitor()
     await visitor.send_json_to({"type": "send", "client_id": "m1", "text": "Hallo"})
     ack = await receive_until(visitor, "ack")
-    assert ack == {"type": "ack", "conversation": welcome["conversation"], "client_id": "m1", "seq": 1}
+    assert ack == {
+        "type": "ack",
+        "conversation": welcome["conversation"],
+        "client_id": "m1",
+        "seq": 1,
+    }
     stored = await database_sync_to_async(
         lambda: list(Message.objects.values_list("seq", "text"))
     )()
@@ -142,7 +149,10 @@ async def test_messages_flow_both_ways_with_typing(anna) -> None:
     )
     assert (await receive_until(console, "ack"))["seq"] == 2
     reply = await receive_until(visitor, "message")
-    assert (reply["message"]["sender"], reply["message"]["text"]) == ("counsellor", "Hoi, ik ben er")
+    assert (reply["message"]["sender"], reply["message"]["text"]) == (
+        "counsellor",
+        "Hoi, ik ben er",
+    )
 
     await visitor.send_json_to({"type": "typing"})
     assert (await receive_until(console, "typing"))["sender"] == "visitor"

@@ -63,13 +63,18 @@ def test_frame_size_is_counted_in_bytes() -> None:
     """Four-byte characters count as four: the limit is on what travels, not on letters."""
     text = "😀" * (MAX_FRAME_BYTES // 4)
     with pytest.raises(FrameError) as error:
-        parse_frame(json.dumps({"type": "send", "client_id": "a", "text": text}, ensure_ascii=False), VISITOR_FRAMES)
+        parse_frame(
+            json.dumps({"type": "send", "client_id": "a", "text": text}, ensure_ascii=False),
+            VISITOR_FRAMES,
+        )
     assert error.value.code == "frame_too_large"
 
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(), children, max_size=4)
+    ),
     max_leaves=20,
 )
 
@@ -92,7 +97,9 @@ def test_any_text_either_parses_or_raises_frame_error(raw: str) -> None:
         json_values,
     ),
 )
-def test_any_json_object_either_parses_to_the_schema_or_raises(frame_type: str, fields: dict) -> None:  # type: ignore[type-arg]
+def test_any_json_object_either_parses_to_the_schema_or_raises(
+    frame_type: str, fields: dict
+) -> None:  # type: ignore[type-arg]
     """Property: a parsed frame always has exactly the schema's fields with the right types."""
     raw = json.dumps({"type": frame_type, **fields})
     for schema in (VISITOR_FRAMES, COUNSELLOR_FRAMES):

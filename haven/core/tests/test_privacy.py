@@ -37,7 +37,9 @@ async def test_the_wrapped_app_never_sees_the_address() -> None:
         seen.update(scope)
 
     await StripClientAddress(app)(
-        {"type": "websocket", "client": ("192.0.2.1", 1), "headers": []}, None, None  # type: ignore[arg-type]
+        {"type": "websocket", "client": ("192.0.2.1", 1), "headers": []},
+        None,
+        None,  # type: ignore[arg-type]
     )
     assert seen["client"] is None
 
@@ -58,14 +60,22 @@ def test_redaction_removes_ip_addresses(text: str) -> None:
         assert address not in cleaned
 
 
-@pytest.mark.parametrize("text", ["at 12:30 the chat started", "version 5.2 of Django", "seq 1.2.3"])
+@pytest.mark.parametrize(
+    "text", ["at 12:30 the chat started", "version 5.2 of Django", "seq 1.2.3"]
+)
 def test_redaction_leaves_ordinary_text(text: str) -> None:
     assert redact_addresses(text) == text
 
 
 def test_log_filter_rewrites_messages_arguments_and_tracebacks() -> None:
     record = logging.LogRecord(
-        "uvicorn.error", logging.INFO, __file__, 1, '%s - "WebSocket %s"', ("10.1.2.3:5555", "/ws/"), None
+        "uvicorn.error",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "WebSocket %s"',
+        ("10.1.2.3:5555", "/ws/"),
+        None,
     )
     try:
         raise ValueError("bad peer 10.1.2.3")

@@ -8,8 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 PROBE = (
     "import json; from django.conf import settings as s; "
     "print(json.dumps({'debug': s.DEBUG, 'engine': s.DATABASES['default']['ENGINE'], "
@@ -19,8 +17,9 @@ PROBE = (
 
 
 def load(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HAVEN_", "DATABASE_URL", "REDIS_URL"))}
-    clean.update({"DJANGO_SETTINGS_MODULE": "haven.settings", "HAVEN_DATA_DIR": str(tmp_path)}, **env)
+    ours = ("HAVEN_", "DATABASE_URL", "REDIS_URL")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+    clean.update(DJANGO_SETTINGS_MODULE="haven.settings", HAVEN_DATA_DIR=str(tmp_path), **env)
     return subprocess.run(
         [sys.executable, "-c", "import django; django.setup(); " + PROBE],
         env=clean,
@@ -81,10 +80,15 @@ def test_unknown_mode_is_refused(tmp_path: Path) -> None:
     assert "HAVEN_MODE" in result.stderr
 
 
-@pytest.mark.skipif(os.environ.get("HAVEN_EXPECT_SERVICES") != "1", reason="only in the services run")
-def test_services_run_really_uses_postgresql_and_redis(settings) -> None:  # type: ignore[no-untyped-def]
-    """The CI's second run must not quietly fall back to SQLite and memory."""
+def test_the_suite_runs_on_the_backends_it_claims(settings) -> None:  # type: ignore[no-untyped-def]
+    """The services run (HAVEN_EXPECT_SERVICES=1) must not quietly fall back to SQLite and
+    memory; the embedded run must be on them."""
     from django.db import connection
 
-    assert connection.vendor == "postgresql"
-    assert settings.CHANNEL_LAYERS["default"]["BACKEND"].endswith("RedisPubSubChannelLayer")
+    layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    if os.environ.get("HAVEN_EXPECT_SERVICES") == "1":
+        assert connection.vendor == "postgresql"
+        assert layer == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    else:
+        assert connection.vendor == "sqlite"
+        assert layer == "channels.layers.InMemoryChannelLayer"

@@ -31,9 +31,7 @@ def parse_po(path: Path) -> tuple[dict[str, list[str]], set[str]]:
         if "msgid" not in parts:
             continue
         msgid = "".join(parts["msgid"])
-        strs = [
-            "".join(v) for k, v in sorted(parts.items()) if k.startswith("msgstr")
-        ]
+        strs = ["".join(v) for k, v in sorted(parts.items()) if k.startswith("msgstr")]
         entries[msgid] = strs
         if flagged:
             fuzzy.add(msgid)

@@ -1,0 +1,71 @@
+# Two commands for a newcomer:
+#   make run   - install, migrate, create the demo counsellor, serve at http://127.0.0.1:8000
+#   make test  - install (with Chromium), lint, type-check and run the whole test suite
+#
+# Everything lives in .venv and var/ inside this folder. Nothing is installed system-wide
+# except Debian's chromium (for browser tests), and only when it is missing.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+export HAVEN_DATA_DIR ?= $(CURDIR)/var
+
+# The services run (see `make test-services`); CI sets CI=true, which makes it mandatory.
+SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/haven
+SERVICES_REDIS_URL    ?= redis://127.0.0.1:6379/0
+
+.PHONY: run test install install-test chromium lint test-embedded test-services clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+
+install-test: $(VENV)/.installed-test
+
+run: install
+	$(BIN)/haven migrate --noinput
+	$(BIN)/haven democounsellor
+	$(BIN)/haven serve --host $(HOST) --port $(PORT)
+
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy haven
+
+test-embedded: install-test chromium
+	$(BIN)/pytest -p no:cacheprovider
+
+test-services: install-test chromium
+	@scripts/services.sh "$(SERVICES_DATABASE_URL)" "$(SERVICES_REDIS_URL)" || exit $$?
+	DATABASE_URL="$(SERVICES_DATABASE_URL)" REDIS_URL="$(SERVICES_REDIS_URL)" \
+	  HAVEN_EXPECT_SERVICES=1 $(BIN)/pytest -p no:cacheprovider
+
+# The whole suite on the embedded default, then again on PostgreSQL + Redis when they are
+# reachable (always in CI, where a missing service fails the run).
+test: lint test-embedded
+	@if [ "$$CI" = "true" ] || scripts/services.sh --check "$(SERVICES_DATABASE_URL)" "$(SERVICES_REDIS_URL)"; then \
+	  $(MAKE) --no-print-directory test-services; \
+	else \
+	  echo "PostgreSQL or Redis not reachable here: the services run was skipped (CI runs it)."; \
+	fi
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache test-artifacts
