@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 from django.db import close_old_connections, connection
+from django.utils import translation
 
 from haven.chat import selectors, services
 from haven.chat.models import Conversation, Message
@@ -150,7 +151,7 @@ def test_accepting_twice_gives_a_clear_refusal(make_counsellor) -> None:
     anna, ben = make_counsellor("anna"), make_counsellor("ben")
     conversation, _ = start()
     services.conversation_accept(conversation_id=conversation.id, counsellor=anna)
-    with pytest.raises(services.ConversationUnavailable) as error:
+    with translation.override("en"), pytest.raises(services.ConversationUnavailable) as error:
         services.conversation_accept(conversation_id=conversation.id, counsellor=ben)
     assert "colleague" in error.value.message
     conversation.refresh_from_db()
