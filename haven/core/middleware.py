@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
@@ -22,6 +23,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+STAFF_PATH = re.compile(r"^/(?:[a-z]{2}/)?(?:console|admin)(?:/|$)")
 PERMISSIONS_POLICY = (
     "camera=(), microphone=(), geolocation=(), payment=(), usb=(), "
     "interest-cohort=(), browsing-topics=()"
@@ -33,6 +35,11 @@ class PrivacyHeadersMiddleware:
 
     ``no-store`` matters on a watched phone: the browser keeps no copy of a chat page on
     disk or in the back/forward cache.
+
+    Visitor pages send no referrer at all. Staff pages (console, admin) post forms, and a
+    browser sends ``Origin: null`` with a POST under ``no-referrer``, which Django's CSRF
+    origin check rightly refuses; there the policy is ``same-origin``, which still tells
+    no other site anything.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -44,4 +51,6 @@ class PrivacyHeadersMiddleware:
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         if not request.path.startswith("/static/"):
             response.headers["Cache-Control"] = "no-store, max-age=0"
+        if STAFF_PATH.match(request.path):
+            response.headers["Referrer-Policy"] = "same-origin"
         return response

@@ -97,3 +97,11 @@ def test_login_with_the_form(client: Client, counsellor) -> None:  # type: ignor
 
 def test_healthz(client: Client) -> None:
     assert client.get("/healthz").content == b"ok"
+
+
+def test_staff_pages_send_a_same_origin_referrer(client: Client) -> None:
+    """Under no-referrer a browser posts with ``Origin: null`` and the login's CSRF check fails."""
+    for path in ("/console/login/", "/en/console/login/", "/admin/login/"):
+        assert client.get(path)["Referrer-Policy"] == "same-origin", path
+    assert client.get("/")["Referrer-Policy"] == "no-referrer"
+    assert client.get("/en/")["Referrer-Policy"] == "no-referrer"
