@@ -1,5 +1,13 @@
+from typing import Any
+
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+
+
+def _ensure_groups(**kwargs: Any) -> None:
+    from haven.accounts.services import ensure_counsellor_group
+
+    ensure_counsellor_group()
 
 
 class AccountsConfig(AppConfig):
@@ -7,9 +15,5 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from haven.accounts.services import ensure_counsellor_group
-
-        def _after_migrate(**kwargs: object) -> None:
-            ensure_counsellor_group()
-
-        post_migrate.connect(_after_migrate, sender=self, dispatch_uid="haven-counsellor-group")
+        # After every migrate (and every test flush) the Counsellors group exists.
+        post_migrate.connect(_ensure_groups, sender=self, dispatch_uid="haven-counsellor-group")

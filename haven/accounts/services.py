@@ -11,6 +11,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 
 COUNSELLOR_GROUP = "Counsellors"
@@ -18,12 +19,17 @@ COUNSELLOR_GROUP = "Counsellors"
 
 def ensure_counsellor_group() -> Group:
     """The group that carries the permission to counsel; created after every migrate."""
+    from haven.chat.models import Conversation
+
+    # The permission may not exist yet: auth creates permissions app by app after migrate,
+    # and this app's turn can come before chat's.
+    permission, _ = Permission.objects.get_or_create(
+        content_type=ContentType.objects.get_for_model(Conversation),
+        codename="counsel",
+        defaults={"name": "Can talk with visitors in the console"},
+    )
     group, _ = Group.objects.get_or_create(name=COUNSELLOR_GROUP)
-    permission = Permission.objects.filter(
-        content_type__app_label="chat", codename="counsel"
-    ).first()
-    if permission is not None:
-        group.permissions.add(permission)
+    group.permissions.add(permission)
     return group
 
 
