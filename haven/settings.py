@@ -235,6 +235,9 @@ HAVEN_RATE_STRIKES = int(os.environ.get("HAVEN_RATE_STRIKES", "10"))
 # lines (which carry the peer address) are below the threshold, and every handler runs a
 # filter that blanks anything shaped like an IP address as a last line of defence.
 LOG_LEVEL = os.environ.get("HAVEN_LOG_LEVEL", "INFO").upper()
+# uvicorn's INFO lines are one per connection and carry the peer address; they are only
+# wanted when debugging, and the filter below removes the address even then.
+UVICORN_LOG_LEVEL = "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -251,8 +254,12 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
-        "uvicorn": {"handlers": ["console"], "level": "WARNING", "propagate": False},
-        "uvicorn.error": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+        "uvicorn": {"handlers": ["console"], "level": UVICORN_LOG_LEVEL, "propagate": False},
+        "uvicorn.error": {
+            "handlers": ["console"],
+            "level": UVICORN_LOG_LEVEL,
+            "propagate": False,
+        },
         "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
         "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
     },

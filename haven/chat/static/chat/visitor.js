@@ -1,8 +1,9 @@
 /* The visitor's page: start or resume a chat, send with a resend box, quick exit.
  *
  * What this page keeps in the browser lives in sessionStorage under one key, only while a
- * chat is open: the conversation token, the last sequence number seen, and messages not yet
- * acknowledged. It is cleared when the chat ends and by the quick exit. No cookies. */
+ * chat is open: the conversation token and the messages not yet acknowledged. The last
+ * sequence number shown is kept in memory only: a reloaded page has shown nothing yet, so it
+ * asks for the whole history. It is cleared when the chat ends and by the quick exit. No cookies. */
 (function () {
   "use strict";
 
@@ -29,7 +30,8 @@
     endNo: document.getElementById("end-no"),
   };
 
-  var state = load();           // {token, lastSeq, outbox: [{client_id, text}]} or null
+  var state = load();           // {token, outbox: [{client_id, text}]} or null
+  var lastSeen = 0;             // highest sequence number this page has shown
   var starting = false;         // a "start" frame is owed once the socket is open
   var welcomed = false;         // the server has bound this socket to our conversation
   var status = null;
@@ -153,10 +155,7 @@
     el.log.insertBefore(li, before);
     if (message.sender === "counsellor") el.typing.textContent = "";
     scrollDown();
-    if (state && message.seq > state.lastSeq) {
-      state.lastSeq = message.seq;
-      save();
-    }
+    if (message.seq > lastSeen) lastSeen = message.seq;
   }
 
   function cssId(value) {
@@ -189,6 +188,7 @@
     socket = null;
     el.log.textContent = "";
     shown = {};
+    lastSeen = 0;
     show("ended");
     document.getElementById("new-chat").focus();
   }
@@ -275,7 +275,7 @@
     switch (frame.type) {
       case "welcome":
         if (frame.token) {
-          state = { token: frame.token, lastSeq: 0, outbox: state ? state.outbox : [] };
+          state = { token: frame.token, outbox: state ? state.outbox : [] };
           save();
         }
         starting = false;
@@ -346,7 +346,7 @@
     welcomed = false;
     socket = new window.HavenSocket("/ws/visitor/?lang=" + encodeURIComponent(config.language), {
       open: function () {
-        if (state && state.token) socket.send({ type: "resume", token: state.token, last_seq: state.lastSeq || 0 });
+        if (state && state.token) socket.send({ type: "resume", token: state.token, last_seq: lastSeen });
         else if (starting) socket.send({ type: "start" });
       },
       frame: onFrame,
@@ -363,11 +363,12 @@
     starting = true;
     state = null;
     shown = {};
+    lastSeen = 0;
     el.log.textContent = "";
     show("chat");
     setStatus(T.connecting);
     // Until the server answers, what is typed waits in a temporary outbox.
-    state = { token: null, lastSeq: 0, outbox: [] };
+    state = { token: null, outbox: [] };
     connect();
     el.message.focus();
   }
