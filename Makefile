@@ -46,8 +46,8 @@ chromium:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 lint: install-test
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check haven
+	$(BIN)/ruff format --check haven
 	$(BIN)/mypy haven
 
 test-embedded: install-test chromium
