@@ -126,6 +126,11 @@ TEMPLATES = [
 ]
 
 # --- Database -----------------------------------------------------------------------------
+if PRODUCTION and not os.environ.get("DATABASE_URL"):
+    raise ImproperlyConfigured(
+        "Production mode needs DATABASE_URL (PostgreSQL), for example "
+        "postgres://haven:secret@db.internal:5432/haven."
+    )
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'haven.sqlite3'}",
@@ -139,7 +144,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # writers queue instead of one failing with "database is locked" half-way through.
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        # synchronous=FULL: a commit is on disk before it returns, so an acknowledged
+        # message survives a power cut too, not only a crash of Haven.
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
     }
     # Tests use a file, not shared-cache memory, so that threads racing each other (two
     # counsellors accepting at once) lock the way they do in a real deployment.
@@ -229,6 +236,8 @@ HAVEN_MAX_MESSAGE_LENGTH = int(os.environ.get("HAVEN_MAX_MESSAGE_LENGTH", "4000"
 HAVEN_RATE_BURST = int(os.environ.get("HAVEN_RATE_BURST", "10"))
 HAVEN_RATE_PER_SECOND = float(os.environ.get("HAVEN_RATE_PER_SECOND", "1.0"))
 HAVEN_RATE_STRIKES = int(os.environ.get("HAVEN_RATE_STRIKES", "10"))
+HAVEN_CONSOLE_RATE_BURST = int(os.environ.get("HAVEN_CONSOLE_RATE_BURST", "60"))
+HAVEN_CONSOLE_RATE_PER_SECOND = float(os.environ.get("HAVEN_CONSOLE_RATE_PER_SECOND", "5.0"))
 
 # --- Logging ------------------------------------------------------------------------------
 # No visitor address is ever written: uvicorn's access log is off, its per-connection INFO

@@ -29,7 +29,14 @@ from haven.chat.events import (
     counsellor_group,
 )
 from haven.chat.models import Conversation, Message
-from haven.chat.protocol import COUNSELLOR_FRAMES, VISITOR_FRAMES, Field, FrameError, parse_frame
+from haven.chat.protocol import (
+    COUNSELLOR_FRAMES,
+    MAX_FRAME_BYTES,
+    VISITOR_FRAMES,
+    Field,
+    FrameError,
+    parse_frame,
+)
 from haven.chat.ratelimit import TokenBucket
 
 logger = logging.getLogger(__name__)
@@ -48,9 +55,10 @@ class _BaseConsumer(AsyncWebsocketConsumer):
         super().__init__(*args, **kwargs)
         self.joined: set[str] = set()
         self.lang = settings.LANGUAGE_CODE
-        self.bucket = TokenBucket(
-            burst=settings.HAVEN_RATE_BURST, rate=settings.HAVEN_RATE_PER_SECOND
-        )
+        self.bucket = self.make_bucket()
+
+    def make_bucket(self) -> TokenBucket:
+        return TokenBucket(burst=settings.HAVEN_RATE_BURST, rate=settings.HAVEN_RATE_PER_SECOND)
 
     async def connect(self) -> None:
         self.lang = _language_from_query(self.scope.get("query_string", b""))
@@ -69,7 +77,13 @@ class _BaseConsumer(AsyncWebsocketConsumer):
             try:
                 frame = parse_frame(text_data if text_data is not None else bytes_data, self.schema)
             except FrameError as exc:
-                await self.send_error(exc.code, _frame_error_text(exc.code))
+                ids = _identifiers_of(text_data)
+                await self.send_error(
+                    exc.code,
+                    _frame_error_text(exc.code),
+                    client_id=ids.get("client_id"),
+                    conversation=ids.get("conversation"),
+                )
                 return
             try:
                 await getattr(self, "on_" + frame["type"])(frame)
@@ -82,7 +96,7 @@ class _BaseConsumer(AsyncWebsocketConsumer):
                 )
 
     async def refused_for_flood(self, text_data: str | None) -> None:
-        client_id = _client_id_of(text_data)
+        ids = _identifiers_of(text_data)
         if self.bucket.strikes >= settings.HAVEN_RATE_STRIKES:
             await self.send_error(
                 "flood", _("Too many messages at once. The connection is closed.")
@@ -92,8 +106,9 @@ class _BaseConsumer(AsyncWebsocketConsumer):
         await self.send_error(
             "rate_limited",
             _("You are sending very quickly. Wait a moment; your message will be sent."),
-            client_id=client_id,
             retry_after=self.bucket.retry_after(),
+            client_id=ids.get("client_id"),
+            conversation=ids.get("conversation"),
         )
 
     def language(self) -> str:
@@ -241,10 +256,20 @@ class CounsellorConsumer(_BaseConsumer):
 
     schema = COUNSELLOR_FRAMES
 
+    def make_bucket(self) -> TokenBucket:
+        # Counsellors are signed-in staff; after a reconnect a console with many open
+        # conversations sends one "open" per conversation at once.
+        return TokenBucket(
+            burst=settings.HAVEN_CONSOLE_RATE_BURST, rate=settings.HAVEN_CONSOLE_RATE_PER_SECOND
+        )
+
     async def connect(self) -> None:
         self.user = self.scope.get("user")
         allowed = await database_sync_to_async(selectors.can_counsel)(self.user)
         if not allowed:
+            # Accept, then close with our code: a refused handshake reaches the browser as
+            # 1006, and the console would keep retrying instead of stopping.
+            await self.accept()
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await super().connect()
@@ -256,10 +281,22 @@ class CounsellorConsumer(_BaseConsumer):
         await self.send_event(hello)
 
     async def on_open(self, frame: dict[str, Any]) -> None:
-        history = await database_sync_to_async(_counsellor_history)(
-            self.user, frame["conversation"], frame["last_seq"]
+        allowed = await database_sync_to_async(selectors.access_conversation)(
+            self.user, frame["conversation"]
         )
-        await self.join(conversation_group(frame["conversation"]))
+        if allowed is None:
+            raise services.NotFound(_("This conversation was not found."))
+        # Join first, then read: a message stored in between arrives twice at worst (the
+        # console drops the copy by its number), never zero times.
+        group = conversation_group(frame["conversation"])
+        await self.join(group)
+        try:
+            history = await database_sync_to_async(_counsellor_history)(
+                self.user, frame["conversation"], frame["last_seq"]
+            )
+        except services.NotFound:
+            await self.leave(group)
+            raise
         await self.send_event(history)
 
     async def on_accept(self, frame: dict[str, Any]) -> None:
@@ -285,13 +322,15 @@ class CounsellorConsumer(_BaseConsumer):
         )
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
-        if (
-            await database_sync_to_async(selectors.access_conversation)(
-                self.user, frame["conversation"]
-            )
-            is None
-        ):
+        conversation = await database_sync_to_async(selectors.access_conversation)(
+            self.user, frame["conversation"]
+        )
+        # Only in a conversation this counsellor holds: a colleague reading along in the
+        # queue must not make the visitor think someone is answering.
+        if conversation is None or conversation.counsellor_id != self.user.id:
             raise services.NotFound(_("This conversation was not found."))
+        if conversation.status != Conversation.Status.ACTIVE:
+            return
         await services.conversation_typing(
             conversation_id=frame["conversation"], party=Conversation.Party.COUNSELLOR
         )
@@ -361,16 +400,23 @@ def _language_from_query(query_string: bytes) -> str:
     return language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
-def _client_id_of(text_data: str | None) -> str | None:
-    """Best effort: the client_id of a frame refused for flooding, so the client can retry it."""
-    if not text_data or len(text_data) > 65536:
-        return None
+def _identifiers_of(text_data: str | None) -> dict[str, str]:
+    """Best effort: the client_id and conversation of a refused frame, so the client knows
+    which message (in which conversation) to retry or give back."""
+    if not text_data or len(text_data) > MAX_FRAME_BYTES:
+        return {}
     try:
         data = json.loads(text_data)
-    except ValueError:
-        return None
-    client_id = data.get("client_id") if isinstance(data, dict) else None
-    return client_id if isinstance(client_id, str) and len(client_id) <= 64 else None
+    except (ValueError, RecursionError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    found = {}
+    for key in ("client_id", "conversation"):
+        value = data.get(key)
+        if isinstance(value, str) and 0 < len(value) <= 64:
+            found[key] = value
+    return found
 
 
 def _frame_error_text(code: str) -> str:

@@ -6,6 +6,7 @@ import hashlib
 import uuid
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Count, F, OuterRef, Q, Subquery
 
 from haven.chat.events import ConsoleConversation, MessagePayload, QueueEntry, message_payload
@@ -38,7 +39,7 @@ def access_conversation(actor: Any, conversation_id: uuid.UUID | str) -> Convers
         return None
     try:
         conversation = Conversation.objects.get(pk=conversation_id)
-    except (Conversation.DoesNotExist, ValueError):
+    except (Conversation.DoesNotExist, ValueError, ValidationError):
         return None
     if conversation.status == Conversation.Status.WAITING:
         return conversation

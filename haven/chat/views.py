@@ -111,6 +111,7 @@ def _console_texts() -> dict[str, str]:
         "visitor": _("Visitor"),
         "you": _("You"),
         "joined": _("You accepted the conversation."),
+        "joinedColleague": _("A colleague accepted the conversation."),
         "ended": _("The conversation has ended."),
         "endedByVisitor": _("The visitor ended the conversation."),
         "endedByCounsellor": _("You ended the conversation."),

@@ -362,19 +362,17 @@ async def test_one_flooding_visitor_does_not_disturb_another(settings) -> None:
 
 
 async def test_console_refuses_anonymous_and_non_counsellor_users(django_user_model) -> None:
-    """No session, or a session without the counsel permission: the handshake is refused."""
-    anonymous = WebsocketCommunicator(application, "/ws/console/", headers=[ORIGIN])
-    connected, code = await anonymous.connect(timeout=TIMEOUT)
-    assert not connected
+    """No session, or a session without the counsel permission: closed at once with 4403,
+    which (unlike a refused handshake) the browser sees, so the console stops retrying."""
     user = await database_sync_to_async(django_user_model.objects.create_user)(
         "outsider", password="x" * 20
     )
-    outsider = WebsocketCommunicator(
-        application, "/ws/console/", headers=[ORIGIN, await session_cookie(user)]
-    )
-    connected, code = await outsider.connect(timeout=TIMEOUT)
-    assert not connected
-    assert code == 4403
+    for headers in ([ORIGIN], [ORIGIN, await session_cookie(user)]):
+        communicator = WebsocketCommunicator(application, "/ws/console/", headers=headers)
+        connected, _ = await communicator.connect(timeout=TIMEOUT)
+        assert connected
+        closed = await communicator.receive_output(timeout=TIMEOUT)
+        assert closed == {"type": "websocket.close", "code": 4403}
 
 
 async def test_a_foreign_origin_is_refused() -> None:
@@ -451,6 +449,58 @@ async def test_console_reconnect_lists_held_conversations_with_unread(anna) -> N
     # and it is subscribed again: live messages arrive without an "open"
     await visitor.send_json_to({"type": "send", "client_id": "2", "text": "hello again"})
     assert (await receive_until(console, "message"))["message"]["seq"] == 3
+    await visitor.disconnect()
+    await console.disconnect()
+
+
+async def test_rate_limited_console_frames_name_their_conversation(anna, settings) -> None:
+    """A refused reply says which conversation and which message, so the console retries it."""
+    settings.HAVEN_CONSOLE_RATE_BURST = 1
+    settings.HAVEN_CONSOLE_RATE_PER_SECOND = 0.01
+    console, _ = await connect_console(anna)
+    conversation = str(uuid.uuid4())
+    await console.send_json_to({"type": "typing", "conversation": conversation})
+    await receive_until(console, "error")
+    frame = {"type": "send", "conversation": conversation, "client_id": "r9", "text": "x"}
+    await console.send_json_to(frame)
+    error = await receive_until(console, "error")
+    assert error["code"] == "rate_limited"
+    assert (error["conversation"], error["client_id"]) == (conversation, "r9")
+    await console.disconnect()
+
+
+async def test_reading_along_never_misses_a_message_sent_while_opening(anna) -> None:
+    """``open`` joins the live stream before reading the history, so a message is in one or
+    the other (or both), never in neither."""
+    visitor, welcome = await start_visitor()
+    console, _ = await connect_console(anna)
+    await console.send_json_to(
+        {"type": "open", "conversation": welcome["conversation"], "last_seq": 0}
+    )
+    await visitor.send_json_to({"type": "send", "client_id": "m", "text": "while opening"})
+    seen = set()
+    for _ in range(6):
+        frame = await receive(console)
+        if frame["type"] == "history":
+            seen.update(m["seq"] for m in frame["messages"])
+        elif frame["type"] == "message":
+            seen.add(frame["message"]["seq"])
+        if 1 in seen:
+            break
+    assert 1 in seen
+    await visitor.disconnect()
+    await console.disconnect()
+
+
+async def test_a_colleague_reading_along_cannot_send_typing(anna, ben) -> None:
+    """Typing is only for the counsellor who holds the conversation."""
+    visitor, welcome = await start_visitor()
+    console, _ = await connect_console(ben)
+    await console.send_json_to({"type": "typing", "conversation": welcome["conversation"]})
+    assert (await receive_until(console, "error"))["code"] == "not_found"
+    assert (
+        await visitor.receive_nothing(timeout=0.3) or (await receive(visitor))["type"] != "typing"
+    )
     await visitor.disconnect()
     await console.disconnect()
 

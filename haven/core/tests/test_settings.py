@@ -47,6 +47,17 @@ def test_production_without_a_secret_key_stops_with_a_clear_message(tmp_path: Pa
     assert "HAVEN_SECRET_KEY" in result.stderr
 
 
+def test_production_needs_a_database_url(tmp_path: Path) -> None:
+    result = load(
+        tmp_path,
+        HAVEN_MODE="production",
+        HAVEN_SECRET_KEY="k" * 50,
+        HAVEN_ALLOWED_HOSTS="haven.example",
+    )
+    assert result.returncode != 0
+    assert "DATABASE_URL" in result.stderr
+
+
 def test_production_needs_allowed_hosts(tmp_path: Path) -> None:
     result = load(tmp_path, HAVEN_MODE="production", HAVEN_SECRET_KEY="k" * 50)
     assert result.returncode != 0

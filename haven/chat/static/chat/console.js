@@ -148,7 +148,7 @@
     var li = document.createElement("li");
     if (message.sender === "system") {
       li.className = "msg system";
-      li.textContent = message.kind === "joined" ? T.joined
+      li.textContent = message.kind === "joined" ? (c.mine ? T.joined : T.joinedColleague)
         : (c.endedBy === "visitor" ? T.endedByVisitor : c.endedBy === "counsellor" ? T.endedByCounsellor : T.ended);
       return li;
     }
@@ -236,7 +236,11 @@
   function addMessage(c, message) {
     if (c.messages[message.seq]) return false;
     c.messages[message.seq] = message;
-    if (message.seq > c.lastSeq) c.lastSeq = message.seq;
+    // lastSeq: every number up to it is here. A gap means a live event went missing.
+    while (c.messages[c.lastSeq + 1]) c.lastSeq += 1;
+    if (message.seq > c.lastSeq + 1) {
+      socket.send({ type: "open", conversation: c.id, last_seq: c.lastSeq });
+    }
     if (message.sender === "counsellor" && message.client_id) {
       c.outbox = c.outbox.filter(function (e) { return e.client_id !== message.client_id; });
     }
@@ -260,10 +264,7 @@
           c.startedAt = entry.started_at;
         });
         // Catch up every conversation this page knows, then resend what was not stored.
-        Object.keys(conversations).forEach(function (id) {
-          c = conversations[id];
-          if (c.mine || id === current) socket.send({ type: "open", conversation: id, last_seq: c.lastSeq });
-        });
+        resync();
         renderQueue();
         renderMine();
         renderPane();
@@ -299,7 +300,14 @@
         break;
       case "ack":
         c = conv(frame.conversation);
-        c.outbox = c.outbox.filter(function (e) { return e.client_id !== frame.client_id; });
+        var acked = c.outbox.filter(function (e) { return e.client_id === frame.client_id; })[0];
+        if (acked) {
+          addMessage(c, {
+            seq: frame.seq, sender: "counsellor", kind: "text", text: acked.text,
+            client_id: frame.client_id, sent_at: new Date().toISOString(),
+          });
+          if (c.id === current) renderPane();
+        }
         break;
       case "state":
         c = conv(frame.conversation);
@@ -333,11 +341,21 @@
             if (c.id === current) renderPane();
           }
           el.error.textContent = frame.message;
+        } else if (frame.code === "rate_limited") {
+          // An "open" was refused for speed: catch up every conversation after the pause.
+          window.setTimeout(resync, Math.max(1, frame.retry_after || 1) * 1000);
         } else {
           say(frame.message);
         }
         break;
     }
+  }
+
+  function resync() {
+    Object.keys(conversations).forEach(function (id) {
+      var c = conversations[id];
+      if (c.mine || id === current) socket.send({ type: "open", conversation: id, last_seq: c.lastSeq });
+    });
   }
 
   function resend(c) {
@@ -390,7 +408,12 @@
   var socket = new window.HavenSocket("/ws/console/?lang=" + encodeURIComponent(config.language), {
     open: function () { el.connection.textContent = T.connected; },
     frame: onFrame,
-    close: function () { el.connection.textContent = T.reconnecting; },
+    close: function (code) {
+      // 4403: no longer allowed (signed out, or the role was taken away): reload, which
+      // leads to the sign-in page.
+      if (code === 4403) window.location.reload();
+      el.connection.textContent = T.reconnecting;
+    },
   });
   el.connection.textContent = T.connecting;
   socket.open();

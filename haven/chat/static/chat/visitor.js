@@ -31,7 +31,7 @@
   };
 
   var state = load();           // {token, outbox: [{client_id, text}]} or null
-  var lastSeen = 0;             // highest sequence number this page has shown
+  var lastSeen = 0;             // every number up to this one is shown on this page
   var starting = false;         // a "start" frame is owed once the socket is open
   var welcomed = false;         // the server has bound this socket to our conversation
   var status = null;
@@ -155,7 +155,11 @@
     el.log.insertBefore(li, before);
     if (message.sender === "counsellor") el.typing.textContent = "";
     scrollDown();
-    if (message.seq > lastSeen) lastSeen = message.seq;
+    while (shown[lastSeen + 1]) lastSeen += 1;
+    if (message.seq > lastSeen + 1 && welcomed && state && state.token) {
+      // A gap: a live event went missing. Ask again from the last unbroken number.
+      socket.send({ type: "resume", token: state.token, last_seq: lastSeen });
+    }
   }
 
   function cssId(value) {
@@ -227,7 +231,7 @@
     event.preventDefault();
     var text = el.message.value;
     if (!text.trim() || !state) return;
-    if (text.length > config.maxLength) {
+    if (Array.from(text).length > config.maxLength) {   // count characters as the server does
       el.error.textContent = T.tooLong;
       return;
     }
@@ -295,7 +299,14 @@
         addMessage(frame.message);
         break;
       case "ack":
-        dropFromOutbox(frame.client_id);
+        var acked = dropFromOutbox(frame.client_id);
+        // Stored: show it as sent now, even if the live copy of it is late or lost.
+        if (acked) {
+          addMessage({
+            seq: frame.seq, sender: "visitor", kind: "text", text: acked.text,
+            client_id: frame.client_id, sent_at: new Date().toISOString(),
+          });
+        }
         break;
       case "queue_position":
         if (status === "waiting") applyStatus("waiting", frame.position);
