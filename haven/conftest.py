@@ -82,3 +82,35 @@ def counsellor(make_counsellor):  # type: ignore[no-untyped-def]
 def _fast_password_hashing(settings) -> None:  # type: ignore[no-untyped-def]
     """Tests create many accounts; a slow hash would only slow the suite down."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def sign_in_fully(client, user):  # type: ignore[no-untyped-def]
+    """Sign ``user`` in on the test client with a passed second factor, as the login and
+    two-factor pages would. Returns the session key."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    client.force_login(user)
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return session.session_key
+
+
+@pytest.fixture
+def make_staff(db: None):  # type: ignore[no-untyped-def]
+    """Make a staff account with the given roles (names like "counsellor", "analyst")."""
+    from haven.accounts.roles import Role
+    from haven.accounts.services import staff_create
+
+    def make(username: str, *roles: str):  # type: ignore[no-untyped-def]
+        return staff_create(
+            username=username,
+            password="a long test password 42",
+            roles=[Role(role) for role in roles],
+        )
+
+    return make

@@ -87,8 +87,12 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "channels",
     "haven.core",
+    "haven.audit",
     "haven.accounts",
     "haven.chat",
 ]
@@ -102,6 +106,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Staff must be signed in with a second factor, in a session not revoked by "sign out
+    # everywhere", before any staff page answers.
+    "haven.accounts.middleware.StaffSecurityMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -167,6 +175,20 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# The cache holds short-lived counters (sign-in failures, abuse limits) and today's key for
+# hashing visitor sources. Shared through Redis when there is one, so that every worker
+# counts the same; otherwise in this process's memory.
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "haven",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- Auth ---------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -180,7 +202,16 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "console:login"
 LOGIN_REDIRECT_URL = "console:home"
 LOGOUT_REDIRECT_URL = "console:login"
-SESSION_COOKIE_AGE = 8 * 60 * 60
+# Staff sessions end after this many seconds without activity (each request, and console
+# socket traffic, renews them), and at the latest when the browser closes.
+SESSION_COOKIE_AGE = int(os.environ.get("HAVEN_SESSION_IDLE_SECONDS", str(30 * 60)))
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Sign-in throttling: failures per account and per (hashed) source within the window.
+HAVEN_LOGIN_FAILURES_PER_ACCOUNT = int(os.environ.get("HAVEN_LOGIN_FAILURES_PER_ACCOUNT", "5"))
+HAVEN_LOGIN_FAILURES_PER_SOURCE = int(os.environ.get("HAVEN_LOGIN_FAILURES_PER_SOURCE", "20"))
+HAVEN_LOGIN_LOCKOUT_SECONDS = int(os.environ.get("HAVEN_LOGIN_LOCKOUT_SECONDS", str(15 * 60)))
+OTP_TOTP_ISSUER = "Haven"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Strict"
@@ -238,6 +269,44 @@ HAVEN_RATE_PER_SECOND = float(os.environ.get("HAVEN_RATE_PER_SECOND", "1.0"))
 HAVEN_RATE_STRIKES = int(os.environ.get("HAVEN_RATE_STRIKES", "10"))
 HAVEN_CONSOLE_RATE_BURST = int(os.environ.get("HAVEN_CONSOLE_RATE_BURST", "60"))
 HAVEN_CONSOLE_RATE_PER_SECOND = float(os.environ.get("HAVEN_CONSOLE_RATE_PER_SECOND", "5.0"))
+# Abuse limits per hashed source (the key changes daily) and per conversation, across
+# connections: new chats per hour, and messages per minute.
+HAVEN_STARTS_PER_SOURCE_PER_HOUR = int(os.environ.get("HAVEN_STARTS_PER_SOURCE_PER_HOUR", "6"))
+HAVEN_MESSAGES_PER_SOURCE_PER_MINUTE = int(
+    os.environ.get("HAVEN_MESSAGES_PER_SOURCE_PER_MINUTE", "40")
+)
+HAVEN_MESSAGES_PER_CONVERSATION_PER_MINUTE = int(
+    os.environ.get("HAVEN_MESSAGES_PER_CONVERSATION_PER_MINUTE", "30")
+)
+HAVEN_BLOCK_SECONDS = int(os.environ.get("HAVEN_BLOCK_SECONDS", str(24 * 60 * 60)))
+
+# --- Encryption at rest --------------------------------------------------------------------
+# Message text is encrypted in the database (see haven/core/crypto.py). HAVEN_ENCRYPTION_KEYS
+# is a comma-separated list of Fernet keys, newest first: the first encrypts, all decrypt, and
+# `haven rotatekeys` re-encrypts everything with the first. Embedded mode keeps a generated
+# key in the data directory; production refuses to start without keys.
+
+
+def _encryption_keys() -> list[str]:
+    keys = _env_list("HAVEN_ENCRYPTION_KEYS", [])
+    if keys:
+        return keys
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "Production mode needs HAVEN_ENCRYPTION_KEYS: one or more Fernet keys, newest "
+            "first (make one with `haven generatekey`)."
+        )
+    from cryptography.fernet import Fernet
+
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key_file = DATA_DIR / "encryption_key"
+    if not key_file.exists():
+        key_file.write_text(Fernet.generate_key().decode())
+        key_file.chmod(0o600)
+    return [key_file.read_text().strip()]
+
+
+HAVEN_ENCRYPTION_KEYS = _encryption_keys()
 
 # --- Logging ------------------------------------------------------------------------------
 # No visitor address is ever written: uvicorn's access log is off, its per-connection INFO

@@ -5,9 +5,9 @@ from django.db.models.signals import post_migrate
 
 
 def _ensure_groups(**kwargs: Any) -> None:
-    from haven.accounts.services import ensure_counsellor_group
+    from haven.accounts.services import ensure_role_groups
 
-    ensure_counsellor_group()
+    ensure_role_groups()
 
 
 class AccountsConfig(AppConfig):
@@ -15,5 +15,7 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        # After every migrate (and every test flush) the Counsellors group exists.
-        post_migrate.connect(_ensure_groups, sender=self, dispatch_uid="haven-counsellor-group")
+        from haven.accounts import receivers  # noqa: F401  (connects the sign-in receivers)
+
+        # After every migrate (and every test flush) the role groups exist.
+        post_migrate.connect(_ensure_groups, sender=self, dispatch_uid="haven-role-groups")

@@ -1,36 +1,54 @@
-"""Staff accounts. A counsellor is a user in the "Counsellors" group (permission chat.counsel).
+"""Staff accounts: creation with roles, second-factor enrolment, signing out everywhere.
 
-Counsellors are not Django ``is_staff`` users: the admin site is for administrators only.
+A role is membership of its group (see roles.py). Counsellors are not Django ``is_staff``
+users: only administrators get the admin site.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
-from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
+from django.db.models import F
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-COUNSELLOR_GROUP = "Counsellors"
+from haven.accounts.models import StaffSecurity
+from haven.accounts.roles import GROUP_FOR_ROLE, Role
+from haven.audit.services import audit_record
+
+RECOVERY_CODE_COUNT = 10
+TOTP_DEVICE_NAME = "Authenticator app"
+# What administrators may do in the admin site: accounts and groups. Not the audit log
+# (read-only for everyone) and nothing that holds a transcript.
+ADMINISTRATOR_PERMISSIONS = [
+    ("auth", "user", ("add", "change", "delete", "view")),
+    ("auth", "group", ("view",)),
+    ("audit", "auditentry", ("view",)),
+]
 
 
-def ensure_counsellor_group() -> Group:
-    """The group that carries the permission to counsel; created after every migrate."""
-    from haven.chat.models import Conversation
-
-    # The permission may not exist yet: auth creates permissions app by app after migrate,
-    # and this app's turn can come before chat's.
-    permission, _ = Permission.objects.get_or_create(
-        content_type=ContentType.objects.get_for_model(Conversation),
-        codename="counsel",
-        defaults={"name": "Can talk with visitors in the console"},
+def ensure_role_groups() -> dict[Role, Group]:
+    """One group per role; administrators get the admin permissions they need."""
+    groups = {
+        role: Group.objects.get_or_create(name=name)[0] for role, name in GROUP_FOR_ROLE.items()
+    }
+    wanted = [
+        f"{action}_{model}"
+        for _app, model, actions in ADMINISTRATOR_PERMISSIONS
+        for action in actions
+    ]
+    permissions = Permission.objects.filter(
+        content_type__app_label__in={app for app, _, _ in ADMINISTRATOR_PERMISSIONS},
+        codename__in=wanted,
     )
-    group, _ = Group.objects.get_or_create(name=COUNSELLOR_GROUP)
-    group.permissions.add(permission)
-    return group
+    groups[Role.ADMINISTRATOR].permissions.add(*permissions)
+    return groups
 
 
 def generate_password() -> str:
@@ -38,11 +56,16 @@ def generate_password() -> str:
 
 
 @transaction.atomic
-def counsellor_create(*, username: str, password: str, reset: bool = False) -> Any:
-    """Create a counsellor (or, with ``reset``, give an existing one this password).
+def staff_create(
+    *, username: str, password: str, roles: Iterable[Role], reset: bool = False, actor: Any = None
+) -> Any:
+    """Create a staff account with ``roles`` (or, with ``reset``, set its password and roles).
 
     The password must pass Django's validators; ``ValidationError`` says why not.
     """
+    roles = frozenset(roles)
+    if not roles:
+        raise ValueError("A staff account needs at least one role.")
     user_model = get_user_model()
     user = user_model.objects.filter(username=username).first()
     if user is not None and not reset:
@@ -52,6 +75,71 @@ def counsellor_create(*, username: str, password: str, reset: bool = False) -> A
     validate_password(password, user)
     user.set_password(password)
     user.is_active = True
+    user.is_staff = Role.ADMINISTRATOR in roles  # the admin site, for administrators only
     user.save()
-    user.groups.add(ensure_counsellor_group())
+    groups = ensure_role_groups()
+    user.groups.set([groups[role] for role in roles])
+    StaffSecurity.objects.get_or_create(user=user)
+    audit_record(
+        actor=actor,
+        action="account.reset" if reset else "account.create",
+        target_type="user",
+        target_id=user.pk,
+        detail={"username": username, "roles": sorted(roles)},
+    )
     return user
+
+
+def counsellor_create(*, username: str, password: str, reset: bool = False) -> Any:
+    return staff_create(username=username, password=password, roles=[Role.COUNSELLOR], reset=reset)
+
+
+@transaction.atomic
+def totp_enrolment_start(*, user: Any) -> TOTPDevice:
+    """An unconfirmed authenticator for ``user`` (a new secret each time enrolment starts)."""
+    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    return TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+
+
+@transaction.atomic
+def totp_enrolment_confirm(*, user: Any, device_id: int, token: str) -> list[str] | None:
+    """Confirm the authenticator with a code from the app; returns new recovery codes.
+
+    ``None`` when the code is wrong. Replaces any earlier authenticator and recovery codes.
+    """
+    device = TOTPDevice.objects.filter(pk=device_id, user=user, confirmed=False).first()
+    if device is None or not device.verify_token(token):
+        audit_record(actor=user, action="2fa.enrol_failed", target_type="user", target_id=user.pk)
+        return None
+    TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    codes = recovery_codes_replace(user=user)
+    audit_record(actor=user, action="2fa.enrolled", target_type="user", target_id=user.pk)
+    return codes
+
+
+@transaction.atomic
+def recovery_codes_replace(*, user: Any) -> list[str]:
+    """New single-use recovery codes; the old ones stop working. Shown to the user once.
+
+    django-otp keeps them as they are in its table (not hashed); Haven never shows them
+    again, and each works only once.
+    """
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    return codes
+
+
+@transaction.atomic
+def staff_sign_out_everywhere(*, user: Any) -> int:
+    """End every session of ``user``, on every device; returns the new epoch."""
+    StaffSecurity.objects.get_or_create(user=user)
+    StaffSecurity.objects.filter(user=user).update(session_epoch=F("session_epoch") + 1)
+    epoch = StaffSecurity.objects.get(user=user).session_epoch
+    audit_record(
+        actor=user, action="session.sign_out_everywhere", target_type="user", target_id=user.pk
+    )
+    return epoch

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -16,9 +17,12 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from haven.accounts.permissions import can, is_fully_signed_in
+from haven.accounts.roles import Action
 from haven.chat import selectors, services
 from haven.chat.events import (
     CONSOLE_GROUP,
+    SUPERVISOR_GROUP,
     ConsoleHelloEvent,
     ErrorEvent,
     Event,
@@ -38,12 +42,15 @@ from haven.chat.protocol import (
     parse_frame,
 )
 from haven.chat.ratelimit import TokenBucket
+from haven.core.sources import source_of
 
 logger = logging.getLogger(__name__)
 
 # Close codes (4000-4999 are ours): the client shows a calm message and does not retry.
 CLOSE_FLOOD = 4429
 CLOSE_FORBIDDEN = 4403
+# How often a console connection checks again that its person may still be there.
+RECHECK_SECONDS = 60.0
 
 
 class _BaseConsumer(AsyncWebsocketConsumer):
@@ -93,6 +100,7 @@ class _BaseConsumer(AsyncWebsocketConsumer):
                     exc.message,
                     client_id=frame.get("client_id"),
                     conversation=frame.get("conversation"),
+                    retry_after=getattr(exc, "retry_after", None),
                 )
 
     async def refused_for_flood(self, text_data: str | None) -> None:
@@ -153,13 +161,14 @@ class VisitorConsumer(_BaseConsumer):
 
     async def connect(self) -> None:
         self.conversation_id: uuid.UUID | None = None
+        self.source = source_of(self.scope)
         await super().connect()
 
     async def on_start(self, frame: dict[str, Any]) -> None:
         if self.conversation_id is not None:
             raise services.ChatError(_("A chat is already open."), code="already_started")
         conversation, token = await database_sync_to_async(services.conversation_start)(
-            language=self.lang
+            language=self.lang, source=self.source
         )
         await self._bind(conversation, token=token, last_seq=0)
 
@@ -171,6 +180,8 @@ class VisitorConsumer(_BaseConsumer):
             raise services.NotFound(_("This chat was not found. You can start a new chat."))
         if self.conversation_id not in (None, conversation.id):
             raise services.ChatError(_("A chat is already open."), code="already_started")
+        if self.source is not None:
+            services.conversation_visitor_seen(conversation_id=conversation.id, source=self.source)
         await self._bind(conversation, token=None, last_seq=frame["last_seq"])
 
     async def on_send(self, frame: dict[str, Any]) -> None:
@@ -180,6 +191,7 @@ class VisitorConsumer(_BaseConsumer):
             sender=Message.Sender.VISITOR,
             text=frame["text"],
             client_id=frame["client_id"],
+            source=self.source,
         )
         await self.send_event(
             {
@@ -265,7 +277,10 @@ class CounsellorConsumer(_BaseConsumer):
 
     async def connect(self) -> None:
         self.user = self.scope.get("user")
-        allowed = await database_sync_to_async(selectors.can_counsel)(self.user)
+        self.checked_at = time.monotonic()
+        allowed = await database_sync_to_async(_may_use_console)(
+            self.user, self.scope.get("session")
+        )
         if not allowed:
             # Accept, then close with our code: a refused handshake reaches the browser as
             # 1006, and the console would keep retrying instead of stopping.
@@ -276,9 +291,23 @@ class CounsellorConsumer(_BaseConsumer):
         await self.join(CONSOLE_GROUP)
         await self.join(counsellor_group(self.user.id))
         hello = await database_sync_to_async(_console_snapshot)(self.user)
+        if "live" in hello:
+            await self.join(SUPERVISOR_GROUP)
         for entry in hello["conversations"]:
             await self.join(conversation_group(entry["conversation"]))
         await self.send_event(hello)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # Now and then, check again that this person may still be here (not signed out
+        # everywhere, not deactivated, role not taken away, session not expired) and keep
+        # the session alive while they work in the console.
+        if time.monotonic() - self.checked_at > RECHECK_SECONDS:
+            self.checked_at = time.monotonic()
+            still = await database_sync_to_async(_recheck)(self.user, self.scope.get("session"))
+            if not still:
+                await self.close(code=CLOSE_FORBIDDEN)
+                return
+        await super().receive(text_data=text_data, bytes_data=bytes_data)
 
     async def on_open(self, frame: dict[str, Any]) -> None:
         allowed = await database_sync_to_async(selectors.access_conversation)(
@@ -291,12 +320,18 @@ class CounsellorConsumer(_BaseConsumer):
         group = conversation_group(frame["conversation"])
         await self.join(group)
         try:
-            history = await database_sync_to_async(_counsellor_history)(
-                self.user, frame["conversation"], frame["last_seq"]
+            conversation, messages = await database_sync_to_async(services.conversation_open)(
+                actor=self.user, conversation_id=frame["conversation"], last_seq=frame["last_seq"]
             )
         except services.NotFound:
             await self.leave(group)
             raise
+        history: HistoryEvent = {
+            "type": "history",
+            "conversation": str(conversation.id),
+            "status": conversation.status,
+            "messages": messages,
+        }
         await self.send_event(history)
 
     async def on_accept(self, frame: dict[str, Any]) -> None:
@@ -347,6 +382,11 @@ class CounsellorConsumer(_BaseConsumer):
             actor=self.user,
         )
 
+    async def on_block(self, frame: dict[str, Any]) -> None:
+        await database_sync_to_async(services.conversation_block)(
+            conversation_id=frame["conversation"], actor=self.user
+        )
+
     async def haven_event(self, message: dict[str, Any]) -> None:
         event = message["event"]
         meta = message.get("meta") or {}
@@ -373,23 +413,33 @@ class CounsellorConsumer(_BaseConsumer):
 
 
 def _console_snapshot(user: Any) -> ConsoleHelloEvent:
-    return {
+    hello: ConsoleHelloEvent = {
         "type": "hello",
         "queue": selectors.waiting_queue(),
         "conversations": selectors.counsellor_conversations(user),
     }
+    if can(user, Action.READ_ANY_TRANSCRIPT):
+        hello["live"] = selectors.live_conversations()
+    return hello
 
 
-def _counsellor_history(user: Any, conversation_id: uuid.UUID, last_seq: int) -> HistoryEvent:
-    conversation = selectors.access_conversation(user, conversation_id)
-    if conversation is None:
-        raise services.NotFound(_("This conversation was not found."))
-    return {
-        "type": "history",
-        "conversation": str(conversation.id),
-        "status": conversation.status,
-        "messages": selectors.messages_after(conversation, last_seq),
-    }
+def _may_use_console(user: Any, session: Any) -> bool:
+    """The role allows the console, and this session passed the second factor."""
+    return selectors.can_counsel(user) and is_fully_signed_in(user, session)
+
+
+def _recheck(user: Any, session: Any) -> bool:
+    """Load the account afresh and check again; renew the session on success."""
+    fresh = type(user).objects.filter(pk=user.pk).first()
+    if fresh is None or session is None or not session.session_key:
+        return False
+    if not session.exists(session.session_key):  # expired or signed out
+        return False
+    if not _may_use_console(fresh, session):
+        return False
+    session.modified = True
+    session.save()
+    return True
 
 
 def _language_from_query(query_string: bytes) -> str:

@@ -107,6 +107,7 @@ class ConsoleHelloEvent(TypedDict):
     type: Literal["hello"]
     queue: list[QueueEntry]
     conversations: list[ConsoleConversation]
+    live: NotRequired[list[ConsoleConversation]]  # supervisors only
 
 
 class AssignedEvent(TypedDict):
@@ -114,6 +115,13 @@ class AssignedEvent(TypedDict):
 
     type: Literal["assigned"]
     conversation: ConsoleConversation
+
+
+class LiveEvent(TypedDict):
+    """To supervisors' consoles: every active conversation, to read along."""
+
+    type: Literal["live"]
+    conversations: list[ConsoleConversation]
 
 
 class ReadEvent(TypedDict):
@@ -135,6 +143,7 @@ Event = (
     | ConsoleHelloEvent
     | AssignedEvent
     | ReadEvent
+    | LiveEvent
 )
 
 
@@ -170,6 +179,7 @@ def state_event(conversation: Conversation) -> StateEvent:
 
 # Channel-layer group names. Only these modules build them.
 CONSOLE_GROUP = "console.queue"
+SUPERVISOR_GROUP = "console.supervisors"
 
 
 def conversation_group(conversation_id: object) -> str:

@@ -47,8 +47,11 @@ class Conversation(models.Model):
     # The highest sequence number the assigned counsellor has seen (for unread counts).
     counsellor_read_seq = models.PositiveIntegerField(default=0)
 
+    # Ended by a counsellor as abuse: the visitor's (hashed, short-lived) source is refused
+    # new chats for a while. Nothing about the visitor is stored to do so.
+    blocked = models.BooleanField(default=False)
+
     class Meta:
-        permissions = [("counsel", "Can talk with visitors in the console")]
         indexes = [models.Index(fields=["status", "created_at"], name="chat_conv_status_created")]
 
     def __str__(self) -> str:

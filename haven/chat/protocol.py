@@ -52,6 +52,7 @@ COUNSELLOR_FRAMES: dict[str, tuple[Field, ...]] = {
     "typing": (Field("conversation", "uuid"),),
     "read": (Field("conversation", "uuid"), Field("seq", "int")),
     "end": (Field("conversation", "uuid"),),
+    "block": (Field("conversation", "uuid"),),
 }
 
 

@@ -9,6 +9,8 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import Count, F, OuterRef, Q, Subquery
 
+from haven.accounts.permissions import can
+from haven.accounts.roles import Action
 from haven.chat.events import ConsoleConversation, MessagePayload, QueueEntry, message_payload
 from haven.chat.models import Conversation, Message
 
@@ -20,20 +22,16 @@ def token_hash(token: str) -> str:
 
 
 def can_counsel(user: Any) -> bool:
-    """Whether ``user`` may use the console at all."""
-    return bool(
-        user is not None
-        and getattr(user, "is_authenticated", False)
-        and user.is_active
-        and user.has_perm("chat.counsel")
-    )
+    """Whether ``user``'s role lets them use the console (counsellor or supervisor)."""
+    return can(user, Action.USE_CONSOLE)
 
 
 def access_conversation(actor: Any, conversation_id: uuid.UUID | str) -> Conversation | None:
     """The conversation if ``actor`` may see it, else ``None``: missing and forbidden alike.
 
     A counsellor may read any conversation still in the queue (to see what the visitor has
-    written while waiting) and the conversations assigned to them; nothing else.
+    written while waiting) and the conversations assigned to them; a supervisor may read
+    every conversation; nobody else any.
     """
     if not can_counsel(actor):
         return None
@@ -45,7 +43,19 @@ def access_conversation(actor: Any, conversation_id: uuid.UUID | str) -> Convers
         return conversation
     if conversation.counsellor_id == actor.id:
         return conversation
+    if can(actor, Action.READ_ANY_TRANSCRIPT):
+        return conversation
     return None
+
+
+def live_conversations() -> list[ConsoleConversation]:
+    """Every active conversation, for supervisors (no unread counts: they only read along)."""
+    return [
+        console_conversation(c, unread=0)
+        for c in Conversation.objects.filter(status=Conversation.Status.ACTIVE).order_by(
+            "accepted_at"
+        )
+    ]
 
 
 def conversation_for_token(token: str) -> Conversation | None:

@@ -15,14 +15,21 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from haven.accounts.permissions import can
+from haven.accounts.roles import Action
+from haven.audit.services import audit_record
 from haven.chat import selectors
 from haven.chat.events import (
     CONSOLE_GROUP,
+    SUPERVISOR_GROUP,
     AssignedEvent,
     Event,
+    LiveEvent,
+    MessagePayload,
     QueueEvent,
     QueuePositionEvent,
     ReadEvent,
@@ -33,7 +40,7 @@ from haven.chat.events import (
     state_event,
 )
 from haven.chat.models import Conversation, Message
-from haven.core import clock
+from haven.core import clock, limits
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +77,20 @@ class NotFound(ChatError):
     code = "not_found"
 
 
+class Refused(ChatError):
+    """Abuse protection said no. The message is calm: the person may be a real victim."""
+
+    code = "unavailable"
+
+
+class SlowDown(ChatError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 def clean_text(text: str) -> str:
     """Normalise line ends, drop control characters and surrounding white space."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -77,18 +98,36 @@ def clean_text(text: str) -> str:
 
 
 @transaction.atomic
-def conversation_start(*, language: str) -> tuple[Conversation, str]:
+def conversation_start(*, language: str, source: str | None = None) -> tuple[Conversation, str]:
     """Open a new anonymous conversation in the queue.
 
     Returns the conversation and the visitor's secret token; only its hash is stored.
+    ``source`` is the visitor's hashed source (see haven.core.sources), used only for the
+    abuse limits in the cache; it is never stored with the conversation.
     """
+    if source is not None:
+        if limits.is_marked("blocked-source", source):
+            raise Refused(_("You cannot start a new chat right now. Please try again later."))
+        started = limits.hit("starts", source, window=3600)
+        if started > settings.HAVEN_STARTS_PER_SOURCE_PER_HOUR:
+            raise Refused(_("You cannot start a new chat right now. Please try again later."))
     token = secrets.token_urlsafe(32)
     language = language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
     conversation = Conversation.objects.create(
         token_hash=selectors.token_hash(token), language=language, created_at=clock.now()
     )
+    if source is not None:
+        conversation_visitor_seen(conversation_id=conversation.id, source=source)
     _broadcast_queue()
     return conversation, token
+
+
+def conversation_visitor_seen(*, conversation_id: uuid.UUID, source: str) -> None:
+    """Remember, in the cache only and for a day at most, which hashed source a conversation
+    comes from, so that blocking the conversation can refuse that source new chats."""
+    cache.set(
+        f"conversation-source:{conversation_id}", source, timeout=settings.HAVEN_BLOCK_SECONDS
+    )
 
 
 @transaction.atomic
@@ -99,6 +138,7 @@ def message_send(
     text: str,
     client_id: str,
     author: Any = None,
+    source: str | None = None,
 ) -> Message:
     """Store a message and return it; it is broadcast once the transaction commits.
 
@@ -125,6 +165,8 @@ def message_send(
         raise ConversationClosed(_("This chat has ended."))
     if sender == Message.Sender.COUNSELLOR and conversation.status != Conversation.Status.ACTIVE:
         raise ConversationUnavailable(_("Accept the conversation before you write."))
+    if sender == Message.Sender.VISITOR:
+        _check_visitor_pace(conversation.id, source)
     cleaned = clean_text(text)
     if not cleaned:
         raise MessageInvalid(_("The message is empty."), code="empty")
@@ -182,6 +224,13 @@ def conversation_accept(*, conversation_id: uuid.UUID, counsellor: Any) -> Conve
     }
     _broadcast(counsellor_group(counsellor.id), assigned)
     _broadcast_queue()
+    _broadcast_live()
+    audit_record(
+        actor=counsellor,
+        action="conversation.accept",
+        target_type="conversation",
+        target_id=conversation.id,
+    )
     return conversation
 
 
@@ -190,7 +239,8 @@ def conversation_end(*, conversation_id: uuid.UUID, party: str, actor: Any = Non
     """End a conversation, by the visitor or by its counsellor. Ending twice is harmless."""
     conversation = _lock(conversation_id)
     if party == Conversation.Party.COUNSELLOR:
-        if actor is None or conversation.counsellor_id != actor.id:
+        holds = actor is not None and conversation.counsellor_id == actor.id
+        if not holds and not can(actor, Action.READ_ANY_TRANSCRIPT):
             raise NotFound(_("This conversation was not found."))
     elif party != Conversation.Party.VISITOR:
         raise ValueError(f"Unknown party {party!r}")
@@ -205,7 +255,54 @@ def conversation_end(*, conversation_id: uuid.UUID, party: str, actor: Any = Non
     _broadcast(conversation_group(conversation.id), state_event(conversation))
     if was_waiting:
         _broadcast_queue()
+    else:
+        _broadcast_live()
     return conversation
+
+
+@transaction.atomic
+def conversation_open(
+    *, actor: Any, conversation_id: uuid.UUID, last_seq: int
+) -> tuple[Conversation, list[MessagePayload]]:
+    """A staff member reads a transcript (from ``last_seq`` on). Every first read is audited."""
+    conversation = selectors.access_conversation(actor, conversation_id)
+    if conversation is None:
+        raise NotFound(_("This conversation was not found."))
+    if last_seq == 0:
+        audit_record(
+            actor=actor,
+            action="transcript.read",
+            target_type="conversation",
+            target_id=conversation.id,
+            detail={"status": conversation.status},
+        )
+    return conversation, selectors.messages_after(conversation, last_seq)
+
+
+@transaction.atomic
+def conversation_block(*, conversation_id: uuid.UUID, actor: Any) -> Conversation:
+    """End an abusive conversation and refuse its (hashed) source new chats for a while.
+
+    Only the counsellor holding it, or a supervisor. The visitor sees a calm "ended".
+    """
+    conversation = _lock(conversation_id)
+    holds = conversation.counsellor_id == getattr(actor, "id", None)
+    if not (holds and selectors.can_counsel(actor)) and not can(actor, Action.READ_ANY_TRANSCRIPT):
+        raise NotFound(_("This conversation was not found."))
+    source = cache.get(f"conversation-source:{conversation.id}")
+    if source:
+        limits.mark("blocked-source", source, seconds=settings.HAVEN_BLOCK_SECONDS)
+    conversation.blocked = True
+    conversation.save(update_fields=["blocked"])
+    audit_record(
+        actor=actor,
+        action="conversation.block",
+        target_type="conversation",
+        target_id=conversation.id,
+    )
+    return conversation_end(
+        conversation_id=conversation.id, party=Conversation.Party.COUNSELLOR, actor=actor
+    )
 
 
 @transaction.atomic
@@ -241,6 +338,22 @@ async def conversation_typing(*, conversation_id: uuid.UUID, party: str) -> None
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _check_visitor_pace(conversation_id: uuid.UUID, source: str | None) -> None:
+    """Across all connections: messages per conversation, and per hashed source, per minute."""
+    slow = _("You are sending very quickly. Wait a moment; your message will be sent.")
+    if (
+        limits.hit("messages-conversation", str(conversation_id), window=60)
+        > settings.HAVEN_MESSAGES_PER_CONVERSATION_PER_MINUTE
+    ):
+        raise SlowDown(slow, retry_after=10.0)
+    if (
+        source is not None
+        and limits.hit("messages-source", source, window=60)
+        > settings.HAVEN_MESSAGES_PER_SOURCE_PER_MINUTE
+    ):
+        raise SlowDown(slow, retry_after=10.0)
 
 
 def _lock(conversation_id: uuid.UUID) -> Conversation:
@@ -294,6 +407,21 @@ def _broadcast(group: str, event: Event, **meta: Any) -> None:
             async_to_sync(layer.group_send)(
                 group, {"type": "haven.event", "event": event, "meta": meta}
             )
+
+    transaction.on_commit(send, robust=True)
+
+
+def _broadcast_live() -> None:
+    """After commit: every live conversation, to the supervisors' consoles."""
+
+    def send() -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        event: LiveEvent = {"type": "live", "conversations": selectors.live_conversations()}
+        async_to_sync(layer.group_send)(
+            SUPERVISOR_GROUP, {"type": "haven.event", "event": event, "meta": {}}
+        )
 
     transaction.on_commit(send, robust=True)
 

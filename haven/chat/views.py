@@ -12,7 +12,8 @@ from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
-from haven.chat.selectors import can_counsel
+from haven.accounts.permissions import can
+from haven.accounts.roles import Action
 
 
 def _other_language(request: HttpRequest) -> dict[str, str]:
@@ -51,7 +52,9 @@ def visitor_home(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def console_home(request: HttpRequest) -> HttpResponse:
-    if not can_counsel(request.user):
+    """The console, for counsellors and supervisors (the staff middleware has already made
+    sure the session passed the second factor)."""
+    if not can(request.user, Action.USE_CONSOLE):
         return render(request, "chat/console_forbidden.html", status=403)
     context = {
         "other_language": _other_language(request),

@@ -6,6 +6,8 @@ from typing import Any
 
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable
 
+from haven.core import sources
+
 # Headers that carry the client address or identify the browser. Haven needs none of them,
 # so they are dropped before Django or Channels can read, store or log them.
 IDENTIFYING_HEADERS = frozenset(
@@ -34,7 +36,11 @@ def strip_identifying_scope(scope: dict[str, Any]) -> dict[str, Any]:
 
 
 class StripClientAddress:
-    """Wrap an ASGI app so that ``scope["client"]`` and address headers never reach it."""
+    """Wrap an ASGI app so that ``scope["client"]`` and address headers never reach it.
+
+    What the app gets instead is ``scope["haven.source"]``: a keyed hash of the address
+    under today's key (see :mod:`haven.core.sources`), for abuse limits only.
+    """
 
     def __init__(self, app: Any) -> None:
         self.app = app
@@ -43,5 +49,8 @@ class StripClientAddress:
         self, scope: Any, receive: ASGIReceiveCallable, send: ASGISendCallable
     ) -> None:
         if scope["type"] in {"http", "websocket"}:
+            client = scope.get("client")
             scope = strip_identifying_scope(scope)
+            if client:
+                scope[sources.SCOPE_KEY] = await sources.source_id(str(client[0]))
         await self.app(scope, receive, send)

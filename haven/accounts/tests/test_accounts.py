@@ -1,4 +1,4 @@
-"""Counsellor accounts: the group, the commands, and that an admin-made member can counsel."""
+"""Staff accounts: role groups, the commands, and that an admin-made member gets the role."""
 
 from __future__ import annotations
 
@@ -8,43 +8,62 @@ import pytest
 from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 
-from haven.accounts.services import COUNSELLOR_GROUP, counsellor_create
-from haven.chat.selectors import can_counsel
+from haven.accounts.permissions import can, roles_of
+from haven.accounts.roles import GROUP_FOR_ROLE, Action, Role
+from haven.accounts.services import counsellor_create
+from haven.audit.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
 
-def test_migrate_leaves_a_counsellors_group_with_the_counsel_permission() -> None:
-    group = Group.objects.get(name=COUNSELLOR_GROUP)
-    assert list(group.permissions.values_list("codename", flat=True)) == ["counsel"]
+def test_migrate_leaves_one_group_per_role() -> None:
+    assert set(Group.objects.values_list("name", flat=True)) >= set(GROUP_FOR_ROLE.values())
+    administrators = Group.objects.get(name="Administrators")
+    codenames = set(administrators.permissions.values_list("codename", flat=True))
+    assert {"add_user", "change_user", "view_auditentry"} <= codenames
+    assert "change_auditentry" not in codenames and "delete_auditentry" not in codenames
 
 
-def test_a_user_added_to_the_group_in_the_admin_can_counsel(django_user_model) -> None:
+def test_a_user_added_to_a_group_in_the_admin_gets_that_role(django_user_model) -> None:
     """What an administrator does in /admin/ (add to the group) is all it takes."""
     user = django_user_model.objects.create_user("newcomer", password="x" * 20)
-    assert not can_counsel(user)
-    user.groups.add(Group.objects.get(name=COUNSELLOR_GROUP))
-    user = django_user_model.objects.get(pk=user.pk)  # permissions are cached per instance
-    assert can_counsel(user)
-    assert not user.is_staff, "counsellors do not get the admin site"
+    assert not can(user, Action.USE_CONSOLE)
+    user.groups.add(Group.objects.get(name="Counsellors"))
+    user = django_user_model.objects.get(pk=user.pk)  # roles are cached per instance
+    assert roles_of(user) == {Role.COUNSELLOR}
+    assert can(user, Action.USE_CONSOLE)
 
 
-def test_createcounsellor_generates_and_prints_a_password(django_user_model) -> None:
+def test_createstaff_generates_a_password_and_sets_roles(django_user_model) -> None:
     out = io.StringIO()
-    call_command("createcounsellor", "bram", stdout=out)
+    call_command("createstaff", "bram", "--role", "supervisor", "--role", "analyst", stdout=out)
     password = out.getvalue().split("Password: ")[1].strip()
     user = django_user_model.objects.get(username="bram")
     assert user.check_password(password)
-    assert can_counsel(user)
+    assert roles_of(user) == {Role.SUPERVISOR, Role.ANALYST}
+    assert not user.is_staff, "only administrators get the admin site"
+    assert AuditEntry.objects.filter(action="account.create", target_id=str(user.pk)).exists()
 
 
-def test_createcounsellor_refuses_a_weak_password_and_an_existing_name(monkeypatch) -> None:
+def test_administrators_get_the_admin_site(django_user_model) -> None:
+    call_command("createstaff", "ada", "--role", "administrator", stdout=io.StringIO())
+    assert django_user_model.objects.get(username="ada").is_staff
+
+
+def test_createcounsellor_is_createstaff_with_the_counsellor_role(django_user_model) -> None:
+    call_command("createcounsellor", "cor", stdout=io.StringIO())
+    assert roles_of(django_user_model.objects.get(username="cor")) == {Role.COUNSELLOR}
+
+
+def test_createstaff_refuses_weak_passwords_existing_names_and_no_role(monkeypatch) -> None:
     monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
     with pytest.raises(CommandError, match="too short"):
         call_command("createcounsellor", "sam", "--password-stdin")
     counsellor_create(username="sam", password="a long test password 42")
     with pytest.raises(CommandError, match="already exists"):
         call_command("createcounsellor", "sam")
+    with pytest.raises(CommandError, match="role"):
+        call_command("createstaff", "nobody")
 
 
 def test_democounsellor_resets_the_demo_password_each_time(django_user_model) -> None:

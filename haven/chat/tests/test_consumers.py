@@ -13,6 +13,7 @@ from django.test import Client
 
 from haven.asgi import application
 from haven.chat.models import Conversation, Message
+from haven.conftest import sign_in_fully
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
 
@@ -52,9 +53,13 @@ async def start_visitor() -> tuple[WebsocketCommunicator, dict[str, Any]]:
 
 
 @database_sync_to_async
-def session_cookie(user) -> tuple[bytes, bytes]:  # type: ignore[no-untyped-def]
+def session_cookie(user, *, second_factor: bool = True) -> tuple[bytes, bytes]:  # type: ignore[no-untyped-def]
+    """A session cookie for ``user``: signed in with the second factor unless told otherwise."""
     client = Client()
-    client.force_login(user)
+    if second_factor:
+        sign_in_fully(client, user)
+    else:
+        client.force_login(user)
     return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
 
 

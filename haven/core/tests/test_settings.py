@@ -72,6 +72,7 @@ def test_debug_is_impossible_in_production(tmp_path: Path) -> None:
         HAVEN_SECRET_KEY="k" * 50,
         HAVEN_ALLOWED_HOSTS="haven.example",
         HAVEN_DEBUG="1",
+        HAVEN_ENCRYPTION_KEYS="x" * 43 + "=",
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/haven",
         REDIS_URL="redis://127.0.0.1:6379/0",
     )

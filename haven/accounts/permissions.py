@@ -1,0 +1,69 @@
+"""The one permission function: ``can(actor, action)``. Every view, socket and export asks it.
+
+Two questions are kept apart on purpose:
+
+* ``can`` answers "does this person's role allow this?" from their groups. Services ask it
+  too, so a service called from anywhere refuses what the role does not allow.
+* ``is_fully_signed_in`` answers "did this session pass the second factor, and has it not
+  been revoked?" Only the entry points ask it (the staff middleware, socket connects),
+  because only they have a session.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.models import Device
+
+from haven.accounts.roles import Action, Role, allows, roles_from_groups
+
+SESSION_EPOCH_KEY = "haven_session_epoch"
+
+
+def roles_of(actor: Any) -> frozenset[Role]:
+    """The roles of an active, signed-in user (cached on the instance); none for anyone else."""
+    if actor is None or not getattr(actor, "is_authenticated", False) or not actor.is_active:
+        return frozenset()
+    cached = getattr(actor, "_haven_roles", None)
+    if cached is None:
+        cached = roles_from_groups(actor.groups.values_list("name", flat=True))
+        actor._haven_roles = cached
+    return cached  # type: ignore[no-any-return]
+
+
+def can(actor: Any, action: Action) -> bool:
+    """Whether ``actor``'s roles allow ``action``."""
+    return allows(roles_of(actor), action)
+
+
+def is_staff_member(actor: Any) -> bool:
+    """Holds any role at all (so must use a second factor)."""
+    return bool(roles_of(actor)) or bool(getattr(actor, "is_superuser", False))
+
+
+def verified_device(actor: Any, session: Any) -> Device | None:
+    """The confirmed OTP device this session was verified with, if it belongs to ``actor``."""
+    if session is None or actor is None or not getattr(actor, "is_authenticated", False):
+        return None
+    persistent_id = session.get(DEVICE_ID_SESSION_KEY)
+    if not persistent_id:
+        return None
+    device = Device.from_persistent_id(persistent_id, for_verify=False)
+    if device is None or device.user_id != actor.id or not device.confirmed:
+        return None
+    return device
+
+
+def session_epoch(actor: Any) -> int:
+    from haven.accounts.models import StaffSecurity
+
+    row = StaffSecurity.objects.filter(user=actor).values_list("session_epoch", flat=True).first()
+    return row or 0
+
+
+def is_fully_signed_in(actor: Any, session: Any) -> bool:
+    """Signed in, second factor passed in this session, and not signed out everywhere since."""
+    if verified_device(actor, session) is None:
+        return False
+    return bool(session.get(SESSION_EPOCH_KEY, 0) == session_epoch(actor))

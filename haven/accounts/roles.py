@@ -1,0 +1,52 @@
+"""Roles and what each may do. Pure Python: the rules in one table, no Django.
+
+Least privilege: a counsellor sees the queue and their own conversations; a supervisor
+also reads every live conversation; an analyst sees figures and estimates only, never a
+transcript or a single case; an administrator manages accounts and settings, and reads no
+transcript unless also given a role that does. A person can hold several roles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    COUNSELLOR = "counsellor"
+    SUPERVISOR = "supervisor"
+    ANALYST = "analyst"
+    ADMINISTRATOR = "administrator"
+
+
+class Action(StrEnum):
+    USE_CONSOLE = "use_console"  # the queue, accepting, talking in one's own conversations
+    READ_ANY_TRANSCRIPT = "read_any_transcript"  # every live conversation, read-only
+    VIEW_FIGURES = "view_figures"  # aggregate figures and estimates
+    MANAGE_ACCOUNTS = "manage_accounts"  # the admin site: accounts, roles, settings
+
+
+# Group names as administrators see them in the admin site.
+GROUP_FOR_ROLE: dict[Role, str] = {
+    Role.COUNSELLOR: "Counsellors",
+    Role.SUPERVISOR: "Supervisors",
+    Role.ANALYST: "Analysts",
+    Role.ADMINISTRATOR: "Administrators",
+}
+ROLE_FOR_GROUP = {group: role for role, group in GROUP_FOR_ROLE.items()}
+
+RULES: dict[Action, frozenset[Role]] = {
+    Action.USE_CONSOLE: frozenset({Role.COUNSELLOR, Role.SUPERVISOR}),
+    Action.READ_ANY_TRANSCRIPT: frozenset({Role.SUPERVISOR}),
+    Action.VIEW_FIGURES: frozenset({Role.ANALYST}),
+    Action.MANAGE_ACCOUNTS: frozenset({Role.ADMINISTRATOR}),
+}
+
+
+def allows(roles: Iterable[Role], action: Action) -> bool:
+    """Whether any of ``roles`` may do ``action``."""
+    return not RULES[action].isdisjoint(roles)
+
+
+def roles_from_groups(group_names: Iterable[str]) -> frozenset[Role]:
+    return frozenset(ROLE_FOR_GROUP[name] for name in group_names if name in ROLE_FOR_GROUP)

@@ -1,0 +1,60 @@
+"""A visitor's source, for abuse limits, without keeping their address.
+
+The address is turned into an HMAC under a random key that exists only for one day (UTC)
+and only in memory: in this process's cache, or in Redis with an expiry, so every worker
+hashes alike. The address itself is dropped at once. Nothing stored can lead back to an
+address: without the key, which is gone the next day, a hash cannot be matched to one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from typing import Any
+
+from django.core.cache import cache
+
+from haven.core import clock
+
+SCOPE_KEY = "haven.source"
+# Keys live a little longer than their day, so a request at 23:59:59 still finds its key.
+_KEY_LIFETIME = 26 * 60 * 60
+_memo: dict[str, bytes] = {}
+
+
+def _day() -> str:
+    return clock.now().strftime("%Y-%m-%d")
+
+
+async def _daily_key() -> bytes:
+    day = _day()
+    key = _memo.get(day)
+    if key is None:
+        cache_key = f"source-key:{day}"
+        await cache.aadd(cache_key, secrets.token_hex(32), timeout=_KEY_LIFETIME)
+        stored = await cache.aget(cache_key)
+        key = bytes.fromhex(stored)
+        _memo.clear()  # yesterday's key goes
+        _memo[day] = key
+    return key
+
+
+async def source_id(address: str) -> str:
+    """The keyed hash of ``address`` for today."""
+    key = await _daily_key()
+    return hmac.new(key, address.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
+def source_of(scope_or_request: Any) -> str | None:
+    """The source id put in the ASGI scope by :mod:`haven.core.asgi_privacy`, if any."""
+    scope = getattr(scope_or_request, "scope", scope_or_request)
+    if isinstance(scope, dict):
+        value = scope.get(SCOPE_KEY)
+        return value if isinstance(value, str) else None
+    return None
+
+
+def forget_keys() -> None:
+    """Drop the in-process memo (tests move the clock across days)."""
+    _memo.clear()
