@@ -45,8 +45,11 @@ from haven.core import clock, limits
 logger = logging.getLogger(__name__)
 
 # Control characters other than newline and tab are removed: they cannot be shown, and
-# NUL cannot be stored in PostgreSQL at all.
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# NUL cannot be stored in PostgreSQL at all. So are the bidirectional embedding, override
+# and isolate controls (U+202A-U+202E, U+2066-U+2069): they can make text display in an
+# order other than it was written (a message that seems to say something else). Right-to-
+# left text itself, and the plain direction marks U+200E/U+200F, are kept.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 
 class ChatError(Exception):

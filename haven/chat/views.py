@@ -124,4 +124,9 @@ def _console_texts() -> dict[str, str]:
         "unread": _("unread messages: %(count)s"),
         "waitingPreview": _("Still in the queue. Accept the conversation to reply."),
         "endConfirm": _("End this conversation? The visitor will see that it has ended."),
+        "blockConfirm": _(
+            "Block this conversation as abuse? It ends, and the same connection cannot start "
+            "a new chat for a day. The visitor only sees that the chat has ended."
+        ),
+        "readOnly": _("You are reading along. Only the counsellor of this conversation writes."),
     }

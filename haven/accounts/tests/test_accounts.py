@@ -75,6 +75,18 @@ def test_democounsellor_resets_the_demo_password_each_time(django_user_model) ->
     assert django_user_model.objects.get(username="demo").check_password(passwords[1])
 
 
+def test_democode_prints_a_code_the_demo_authenticator_accepts(django_user_model) -> None:
+    """A newcomer can pass the second step without a phone, in embedded mode only."""
+    from django_otp import match_token
+
+    call_command("democounsellor", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("democode", stdout=out)
+    code = out.getvalue().strip()
+    assert len(code) == 6 and code.isdigit()
+    assert match_token(django_user_model.objects.get(username="demo"), code) is not None
+
+
 def test_there_is_no_demo_account_in_production(settings) -> None:  # type: ignore[no-untyped-def]
     settings.PRODUCTION = True
     with pytest.raises(CommandError, match="production"):

@@ -1,4 +1,4 @@
-"""``haven createstaff NAME --role ROLE [--role ROLE …]``: a staff account with a generated password."""
+"""``haven createstaff NAME --role ROLE …``: a staff account with a generated password."""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""``haven democounsellor``: the demo login for a newcomer, in embedded mode only."""
+"""``haven democounsellor``: the demo login for a newcomer, in embedded mode only.
+
+Two-step sign-in is required for every staff account, the demo one included. So that a
+newcomer can try the console without setting up a phone, the demo account gets an
+authenticator right away and ``haven democode`` prints its current code.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from haven.accounts.services import counsellor_create, generate_password
+from haven.accounts.roles import Role
+from haven.accounts.services import generate_password, staff_create
 
 DEMO_USERNAME = "demo"
 
@@ -19,9 +26,17 @@ class Command(BaseCommand):
         if settings.PRODUCTION:
             raise CommandError("There is no demo account in production mode.")
         password = generate_password()
-        counsellor_create(username=DEMO_USERNAME, password=password, reset=True)
+        user = staff_create(
+            username=DEMO_USERNAME,
+            password=password,
+            roles=[Role.COUNSELLOR, Role.SUPERVISOR],
+            reset=True,
+        )
+        TOTPDevice.objects.filter(user=user).delete()
+        TOTPDevice.objects.create(user=user, name="Demo authenticator", confirmed=True)
         self.stdout.write("")
-        self.stdout.write("  Demo counsellor login (the password is new on every start):")
+        self.stdout.write("  Demo counsellor login (new on every start):")
         self.stdout.write(f"    user name: {DEMO_USERNAME}")
         self.stdout.write(f"    password:  {password}")
+        self.stdout.write("    second step: run `.venv/bin/haven democode` for the current code")
         self.stdout.write("")

@@ -18,6 +18,9 @@
     title: document.getElementById("conversation-title"),
     accept: document.getElementById("accept-current"),
     end: document.getElementById("end-current"),
+    block: document.getElementById("block-current"),
+    liveSection: document.getElementById("live-section"),
+    live: document.getElementById("live"),
     status: document.getElementById("pane-status"),
     log: document.getElementById("console-log"),
     typing: document.getElementById("console-typing"),
@@ -30,6 +33,7 @@
   // id -> {id, status, mine, startedAt, lastSeq, messages: {seq: message}, unread, outbox: [], endedBy, draft}
   var conversations = {};
   var queue = [];
+  var live = null;   // supervisors only: every active conversation
   var current = null;
   var typingTimer = null;
   var lastTypingSent = 0;
@@ -142,6 +146,22 @@
     });
   }
 
+  function renderLive() {
+    if (live === null) return;
+    el.liveSection.hidden = false;
+    el.live.textContent = "";
+    live.forEach(function (entry) {
+      var li = document.createElement("li");
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "conversation-link" + (entry.conversation === current ? " current" : "");
+      button.textContent = fmt(T.conversation, { short: shortId(entry.conversation) });
+      button.addEventListener("click", function () { openConversation(entry.conversation); });
+      li.appendChild(button);
+      el.live.appendChild(li);
+    });
+  }
+
   /* ---------- the open conversation ---------- */
 
   function messageItem(c, message) {
@@ -158,6 +178,7 @@
     who.textContent = message.sender === "counsellor" ? T.you : T.visitor;
     var body = document.createElement("p");
     body.className = "text";
+    body.dir = "auto";
     body.textContent = message.text;   // always text, never HTML
     li.appendChild(who);
     li.appendChild(body);
@@ -188,9 +209,11 @@
     el.conversation.hidden = false;
     el.title.textContent = fmt(T.conversation, { short: shortId(c.id) });
     el.accept.hidden = c.status !== "waiting";
-    el.end.hidden = !(c.mine && c.status === "active");
+    el.end.hidden = !((c.mine || live !== null) && c.status === "active");
+    el.block.hidden = el.end.hidden;
     el.composer.hidden = !(c.mine && c.status === "active");
     if (c.status === "waiting") el.status.textContent = T.waitingPreview;
+    else if (c.status === "active" && !c.mine) el.status.textContent = T.readOnly;
     else if (c.status === "taken") el.status.textContent = T.taken;
     else if (c.status === "ended") el.status.textContent = T.ended;
     else el.status.textContent = "";
@@ -256,6 +279,7 @@
       case "hello":
         el.connection.textContent = T.connected;
         queue = frame.queue;
+        if (frame.live) live = frame.live;
         frame.conversations.forEach(function (entry) {
           c = conv(entry.conversation);
           c.mine = true;
@@ -267,7 +291,12 @@
         resync();
         renderQueue();
         renderMine();
+        renderLive();
         renderPane();
+        break;
+      case "live":
+        live = frame.conversations;
+        renderLive();
         break;
       case "queue":
         queue = frame.waiting;
@@ -397,6 +426,9 @@
   });
 
   el.accept.addEventListener("click", function () { if (current) acceptConversation(current); });
+  el.block.addEventListener("click", function () {
+    if (current && window.confirm(T.blockConfirm)) socket.send({ type: "block", conversation: current });
+  });
   el.end.addEventListener("click", function () {
     if (current && window.confirm(T.endConfirm)) socket.send({ type: "end", conversation: current });
   });

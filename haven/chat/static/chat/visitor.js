@@ -120,6 +120,7 @@
     who.textContent = message.sender === "visitor" ? T.you : T.counsellor;
     var body = document.createElement("p");
     body.className = "text";
+    body.dir = "auto";
     body.textContent = message.text;   // always text, never HTML
     li.appendChild(who);
     li.appendChild(body);
@@ -334,13 +335,13 @@
       el.error.textContent = frame.message;
       return;
     }
-    if (frame.code === "not_found" && !frame.client_id) {
+    if ((frame.code === "not_found" || frame.code === "unavailable") && !frame.client_id && !welcomed) {
+      // The chat could not be found or started: back to the start, with a calm word why.
       forget();
-      welcomed = false;
       if (socket) socket.stop();
       socket = null;
       show("intro");
-      el.introNotice.textContent = T.notFound;
+      el.introNotice.textContent = frame.code === "not_found" ? T.notFound : frame.message;
       return;
     }
     if (frame.client_id) {

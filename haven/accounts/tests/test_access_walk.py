@@ -1,0 +1,190 @@
+"""Every URL and every socket route, tried with every role: who may and who may not.
+
+The table below is the specification. A new route without a row makes the test fail.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from haven.asgi import application
+from haven.chat.routing import websocket_urlpatterns
+from haven.conftest import sign_in_fully
+
+ROLES = ["anonymous", "counsellor", "supervisor", "analyst", "administrator", "no-2fa"]
+
+OK, LOGIN, TWO_FACTOR, FORBIDDEN, ADMIN_LOGIN, NOT_ALLOWED = (
+    "200",
+    "login",
+    "2fa",
+    "403",
+    "admin-login",
+    "405",
+)
+
+# path -> expected outcome per role, for GET. "no-2fa" is a counsellor whose session has
+# not passed the second factor.
+HTTP_TABLE: dict[str, dict[str, str]] = {
+    "/": dict.fromkeys(ROLES, OK),
+    "/en/": dict.fromkeys(ROLES, OK),
+    "/healthz": dict.fromkeys(ROLES, OK),
+    "/console/": {
+        "anonymous": LOGIN,
+        "counsellor": OK,
+        "supervisor": OK,
+        "analyst": FORBIDDEN,
+        "administrator": FORBIDDEN,
+        "no-2fa": TWO_FACTOR,
+    },
+    "/en/console/": {
+        "anonymous": LOGIN,
+        "counsellor": OK,
+        "supervisor": OK,
+        "analyst": FORBIDDEN,
+        "administrator": FORBIDDEN,
+        "no-2fa": TWO_FACTOR,
+    },
+    "/console/login/": {**dict.fromkeys(ROLES, "302"), "anonymous": OK},
+    # (a session without an authenticator yet is sent on to set one up)
+    "/console/two-factor/": {**dict.fromkeys(ROLES, OK), "anonymous": LOGIN, "no-2fa": TWO_FACTOR},
+    "/console/two-factor/setup/": {**dict.fromkeys(ROLES, OK), "anonymous": LOGIN},
+    "/console/logout/": dict.fromkeys(ROLES, NOT_ALLOWED),  # POST only
+    "/console/sign-out-everywhere/": {  # POST only, and only after the second factor
+        **dict.fromkeys(ROLES, NOT_ALLOWED),
+        "no-2fa": TWO_FACTOR,
+    },
+    "/admin/": {
+        **dict.fromkeys(ROLES, ADMIN_LOGIN),
+        "administrator": OK,
+        "no-2fa": TWO_FACTOR,
+    },
+    "/admin/auth/user/": {
+        **dict.fromkeys(ROLES, ADMIN_LOGIN),
+        "administrator": OK,
+        "no-2fa": TWO_FACTOR,
+    },
+    "/admin/audit/auditentry/": {
+        **dict.fromkeys(ROLES, ADMIN_LOGIN),
+        "administrator": OK,
+        "no-2fa": TWO_FACTOR,
+    },
+    "/admin/chat/": {
+        **dict.fromkeys(ROLES, ADMIN_LOGIN),
+        "administrator": "404",  # transcripts are not in the admin site at all
+        "no-2fa": TWO_FACTOR,
+    },
+}
+
+SOCKET_TABLE: dict[str, dict[str, bool]] = {
+    "/ws/visitor/": dict.fromkeys(ROLES, True),
+    "/ws/console/": {
+        "anonymous": False,
+        "counsellor": True,
+        "supervisor": True,
+        "analyst": False,
+        "administrator": False,
+        "no-2fa": False,
+    },
+}
+
+
+def _routes(patterns: list[Any], prefix: str = "") -> list[str]:
+    found = []
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            if str(pattern.pattern).startswith("admin/"):
+                found.append("/admin/")
+                continue
+            found += _routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        elif isinstance(pattern, URLPattern):
+            found.append("/" + prefix + str(pattern.pattern))
+    return found
+
+
+def test_the_table_covers_every_route() -> None:
+    """Adding a page or a socket means deciding, here, who may use it."""
+    routes = {
+        re.sub(r"^/[a-z]{2}/", "/", r.replace("^", "").replace("$", ""))
+        for r in _routes(get_resolver().url_patterns)
+    }
+    assert routes <= set(HTTP_TABLE) | {"/console/"}, routes - set(HTTP_TABLE)
+    sockets = {"/" + str(p.pattern) for p in websocket_urlpatterns}
+    assert sockets == set(SOCKET_TABLE)
+
+
+@pytest.fixture
+def people(make_staff, django_user_model) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return {
+        "anonymous": None,
+        "counsellor": make_staff("cora", "counsellor"),
+        "supervisor": make_staff("sem", "supervisor"),
+        "analyst": make_staff("ana", "analyst"),
+        "administrator": make_staff("adam", "administrator"),
+        "no-2fa": make_staff("nora", "counsellor"),
+    }
+
+
+def _client_for(role: str, people: dict[str, Any]) -> Client:
+    client = Client()
+    person = people[role]
+    if role == "no-2fa":
+        client.force_login(person)
+    elif person is not None:
+        sign_in_fully(client, person)
+    return client
+
+
+def _outcome(response: Any) -> str:
+    if response.status_code == 302:
+        location = re.sub(r"^/[a-z]{2}/", "/", response["Location"])
+        if location.startswith("/console/two-factor/"):
+            return TWO_FACTOR
+        if location.startswith("/console/login/"):
+            return LOGIN
+        if location.startswith("/admin/login/"):
+            return ADMIN_LOGIN
+        return "302"
+    return str(response.status_code)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_answers_each_role_as_specified(role: str, people: dict[str, Any]) -> None:
+    client = _client_for(role, people)
+    outcomes = {path: _outcome(client.get(path)) for path in HTTP_TABLE}
+    expected = {path: row[role] for path, row in HTTP_TABLE.items()}
+    assert outcomes == expected
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+@pytest.mark.parametrize("role", ROLES)
+async def test_every_socket_answers_each_role_as_specified(
+    role: str, people: dict[str, Any]
+) -> None:
+    client = await database_sync_to_async(_client_for)(role, people)
+    cookie = client.cookies.get("sessionid")
+    headers = [(b"origin", b"http://127.0.0.1")]
+    if cookie is not None:
+        headers.append((b"cookie", f"sessionid={cookie.value}".encode()))
+    for path, row in SOCKET_TABLE.items():
+        communicator = WebsocketCommunicator(application, path, headers=headers)
+        connected, _ = await communicator.connect(timeout=5)
+        assert connected
+        if row[role]:
+            if path == "/ws/console/":
+                assert (await communicator.receive_json_from(timeout=5))["type"] == "hello"
+            else:
+                await communicator.send_json_to({"type": "start"})
+                assert (await communicator.receive_json_from(timeout=5))["type"] == "welcome"
+        else:
+            closed = await communicator.receive_output(timeout=5)
+            assert closed == {"type": "websocket.close", "code": 4403}, (path, role)
+        await communicator.disconnect()

@@ -1,0 +1,51 @@
+"""Visitor sources: a keyed hash under a key that lives one day, never the address."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.cache import cache
+
+from haven.core import sources
+from haven.core.asgi_privacy import StripClientAddress
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture(autouse=True)
+def _fresh_keys():  # type: ignore[no-untyped-def]
+    cache.clear()
+    sources.forget_keys()
+    yield
+    cache.clear()
+    sources.forget_keys()
+
+
+async def test_same_address_same_day_same_hash_and_no_address_in_it(clock) -> None:
+    first = await sources.source_id("203.0.113.9")
+    assert first == await sources.source_id("203.0.113.9")
+    assert first != await sources.source_id("203.0.113.10")
+    assert len(first) == 32 and set(first) <= set("0123456789abcdef")
+
+
+async def test_the_key_changes_every_day(clock) -> None:
+    """Tomorrow the same address hashes differently: nothing links the two days."""
+    today = await sources.source_id("203.0.113.9")
+    clock.advance(days=1)
+    tomorrow = await sources.source_id("203.0.113.9")
+    assert today != tomorrow
+
+
+async def test_the_wrapper_hands_on_only_the_hash(clock) -> None:
+    seen: dict = {}  # type: ignore[type-arg]
+
+    async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        seen.update(scope)
+
+    await StripClientAddress(app)(
+        {"type": "http", "client": ("198.51.100.4", 443), "headers": []},
+        None,  # type: ignore[arg-type]
+        None,  # type: ignore[arg-type]
+    )
+    assert seen["client"] is None
+    assert seen[sources.SCOPE_KEY] == await sources.source_id("198.51.100.4")
+    assert "198.51.100.4" not in repr(seen)
