@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -192,9 +193,17 @@ def visitor(visitor_page: Page, server: ServerProcess) -> VisitorUI:
 
 
 @pytest.fixture
-def counsellor(counsellor_page: Page, server: ServerProcess) -> CounsellorUI:
-    """A counsellor signed in through the login form, with the live console open."""
-    return CounsellorUI(counsellor_page, server.base_url).login()
+def counsellor_name(server: ServerProcess) -> str:
+    """A new counsellor account (each test's own: its first sign-in sets up the second step)."""
+    name = "c" + uuid.uuid4().hex[:10]
+    server.manage("createcounsellor", name, "--password-stdin", stdin=COUNSELLOR_PASSWORD + "\n")
+    return name
+
+
+@pytest.fixture
+def counsellor(counsellor_page: Page, server: ServerProcess, counsellor_name: str) -> CounsellorUI:
+    """A counsellor signed in through the login form and the second step, console open."""
+    return CounsellorUI(counsellor_page, server.base_url).login(counsellor_name)
 
 
 # --- artifacts -----------------------------------------------------------------------------

@@ -100,6 +100,9 @@ def server_environment(data_dir: Path, database_url: str | None, redis_url: str 
             "HAVEN_ALLOWED_HOSTS": f"{HOST},localhost",
             "HAVEN_QUICK_EXIT_URL": NEUTRAL_URL,
             "HAVEN_LOG_LEVEL": "DEBUG",
+            # Every browser here comes from the same address: the per-source limit on new
+            # chats would otherwise stop the suite (it has its own tests).
+            "HAVEN_STARTS_PER_SOURCE_PER_HOUR": "10000",
             "DJANGO_SETTINGS_MODULE": "haven.settings",
             "PYTHONUNBUFFERED": "1",
         }
@@ -387,14 +390,27 @@ class CounsellorUI:
             self._texts = page_texts(self.page)
         return self._texts
 
-    def login(
-        self, username: str = COUNSELLOR_NAME, password: str = COUNSELLOR_PASSWORD
-    ) -> CounsellorUI:
-        """Sign in through the form at /console/login/ and wait for the live console."""
+    def login(self, username: str, password: str = COUNSELLOR_PASSWORD) -> CounsellorUI:
+        """Sign in through the form at /console/login/, set up the second step (as a new
+        account does at its first sign-in) and wait for the live console."""
         self.submit_login(username, password)
+        self.enrol_second_step()
         self.page.wait_for_url(re.compile(r"/console/$"))
         self.expect_connected()
         return self
+
+    def enrol_second_step(self) -> list[str]:
+        """Read the key shown under the QR code, type the app's code, keep the recovery
+        codes. Returns the recovery codes."""
+        self.page.wait_for_url(re.compile(r"/console/two-factor/setup/"))
+        secret = self.page.locator("#totp-secret").inner_text()
+        self.page.locator("#id_token").fill(totp_now(secret))
+        self.page.locator("form button[type=submit]").click()
+        codes = self.page.locator("#recovery-codes li")
+        expect(codes).to_have_count(10)
+        texts = codes.all_inner_texts()
+        self.page.locator("#continue").click()
+        return texts
 
     def submit_login(self, username: str, password: str) -> None:
         self.page.goto(self.base_url + "/console/login/")
@@ -447,6 +463,16 @@ class CounsellorUI:
         expect(self.page.locator("#pane-status")).to_have_text(self.texts["ended"], timeout=TIMEOUT)
         expect(self.page.locator("#console-composer")).to_be_hidden()
         expect(self.page.locator("#end-current")).to_be_hidden()
+
+
+def totp_now(secret: str) -> str:
+    """The current code of an authenticator app holding ``secret`` (base32, spaces allowed)."""
+    import base64
+
+    from django_otp.oath import totp
+
+    key = secret.replace(" ", "").upper()
+    return f"{totp(base64.b32decode(key + '=' * (-len(key) % 8))):06d}"
 
 
 def unique(label: str) -> str:

@@ -93,7 +93,7 @@ def test_small_screen_has_no_horizontal_scroll(new_context, server: ServerProces
 
 
 def test_every_control_has_an_accessible_name(
-    visitor: VisitorUI, counsellor_page: Page, server: ServerProcess
+    visitor: VisitorUI, counsellor_page: Page, server: ServerProcess, counsellor_name: str
 ):
     """Every button, link and text field on the visitor page and on the console (and its
     sign-in page) has an accessible name, and the main controls have the right roles."""
@@ -129,7 +129,7 @@ def test_every_control_has_an_accessible_name(
     assert_named(counsellor_page, "sign-in page")
 
     # The console, with a visitor waiting: read along first, then accept.
-    console.login()
+    console.login(counsellor_name)
     item = console.queue_item(marker)
     read, accept = (
         item.locator(".actions button.secondary"),
