@@ -104,3 +104,30 @@ def test_the_suite_runs_on_the_backends_it_claims(settings) -> None:  # type: ig
     else:
         assert connection.vendor == "sqlite"
         assert layer == "channels.layers.InMemoryChannelLayer"
+
+
+def test_check_deploy_passes_in_production_mode(tmp_path: Path) -> None:
+    """Django's deployment checklist finds nothing to warn about in production mode."""
+    from cryptography.fernet import Fernet
+
+    ours = ("HAVEN_", "DATABASE_URL", "REDIS_URL")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
+    env.update(
+        DJANGO_SETTINGS_MODULE="haven.settings",
+        HAVEN_DATA_DIR=str(tmp_path),
+        HAVEN_MODE="production",
+        HAVEN_SECRET_KEY="a-long-random-production-key-" + "x9Q" * 20,
+        HAVEN_ALLOWED_HOSTS="haven.example",
+        HAVEN_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
+        DATABASE_URL="postgres://postgres@127.0.0.1:5432/haven",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "haven.cli", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
