@@ -5,6 +5,7 @@ Frames are documented in docs/protocol.md and typed in :mod:`haven.chat.events`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -14,6 +15,7 @@ from typing import Any
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import translation
 from django.utils.translation import gettext as _
 
@@ -277,7 +279,8 @@ class CounsellorConsumer(_BaseConsumer):
 
     async def connect(self) -> None:
         self.user = self.scope.get("user")
-        self.checked_at = time.monotonic()
+        self.renewed_at = time.monotonic()
+        self.watch: asyncio.Task[None] | None = None
         allowed = await database_sync_to_async(_may_use_console)(
             self.user, self.scope.get("session")
         )
@@ -296,17 +299,31 @@ class CounsellorConsumer(_BaseConsumer):
         for entry in hello["conversations"]:
             await self.join(conversation_group(entry["conversation"]))
         await self.send_event(hello)
+        self.watch = asyncio.create_task(self._watch())
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        # Now and then, check again that this person may still be here (not signed out
-        # everywhere, not deactivated, role not taken away, session not expired) and keep
-        # the session alive while they work in the console.
-        if time.monotonic() - self.checked_at > RECHECK_SECONDS:
-            self.checked_at = time.monotonic()
-            still = await database_sync_to_async(_recheck)(self.user, self.scope.get("session"))
-            if not still:
+    async def disconnect(self, code: int) -> None:
+        if getattr(self, "watch", None) is not None:
+            self.watch.cancel()  # type: ignore[union-attr]
+        await super().disconnect(code)
+
+    async def _watch(self) -> None:
+        """Every RECHECK_SECONDS, check that this person may still be here: account active,
+        role kept, not signed out everywhere, session not expired. If not, close (4403).
+
+        The check does not renew the session: an idle console still expires."""
+        session = self.scope.get("session")
+        while True:
+            await asyncio.sleep(RECHECK_SECONDS)
+            if not await database_sync_to_async(still_allowed)(self.user, session):
                 await self.close(code=CLOSE_FORBIDDEN)
                 return
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        # Working in the console is activity: renew the session now and then, as a page
+        # request would, so a counsellor chatting for an hour is not signed out.
+        if time.monotonic() - self.renewed_at > RECHECK_SECONDS:
+            self.renewed_at = time.monotonic()
+            await database_sync_to_async(_renew)(self.scope.get("session"))
         await super().receive(text_data=text_data, bytes_data=bytes_data)
 
     async def on_open(self, frame: dict[str, Any]) -> None:
@@ -428,18 +445,30 @@ def _may_use_console(user: Any, session: Any) -> bool:
     return selectors.can_counsel(user) and is_fully_signed_in(user, session)
 
 
-def _recheck(user: Any, session: Any) -> bool:
-    """Load the account afresh and check again; renew the session on success."""
-    fresh = type(user).objects.filter(pk=user.pk).first()
+def still_allowed(user: Any, session: Any) -> bool:
+    """Load the account and the session afresh and check both again."""
+    fresh = get_user_model().objects.filter(pk=user.pk).first()
     if fresh is None or session is None or not session.session_key:
         return False
-    if not session.exists(session.session_key):  # expired or signed out
+    stored = _session_store(session.session_key)
+    if not stored.load():  # expired, or signed out (the session is gone)
         return False
-    if not _may_use_console(fresh, session):
-        return False
-    session.modified = True
-    session.save()
-    return True
+    return _may_use_console(fresh, stored)
+
+
+def _session_store(session_key: str) -> Any:
+    """A fresh copy of the session from its store (not the one loaded at connect)."""
+    from importlib import import_module
+
+    return import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+
+
+def _renew(session: Any) -> None:
+    if session is not None and session.session_key:
+        stored = _session_store(session.session_key)
+        if stored.load():
+            stored.modified = True
+            stored.save()
 
 
 def _language_from_query(query_string: bytes) -> str:

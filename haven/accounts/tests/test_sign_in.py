@@ -159,15 +159,15 @@ def test_passwords_follow_djangos_validators(settings) -> None:  # type: ignore[
 
 
 def test_sign_out_everywhere_also_closes_console_sockets(counsellor) -> None:  # type: ignore[no-untyped-def]
-    """The socket's periodic re-check sees the new epoch (tested at the function level)."""
+    """The socket's periodic re-check sees the new epoch (the loop itself: test_consumers)."""
     from django.contrib.sessions.backends.db import SessionStore
 
-    from haven.chat.consumers import _recheck
+    from haven.chat.consumers import still_allowed
 
     client = Client()
     key = sign_in_fully(client, counsellor)
     session = SessionStore(session_key=key)
     session.load()
-    assert _recheck(counsellor, session)
+    assert still_allowed(counsellor, session)
     staff_sign_out_everywhere(user=counsellor)
-    assert not _recheck(counsellor, session)
+    assert not still_allowed(counsellor, session)

@@ -520,3 +520,26 @@ async def test_frames_never_carry_internal_metadata(anna) -> None:
     assert "meta" not in json.dumps(state)
     await visitor.disconnect()
     await console.disconnect()
+
+
+async def test_console_socket_closes_when_signed_out_everywhere(anna, monkeypatch) -> None:
+    """An open console is closed (4403) at its next check after "sign out everywhere"."""
+    from haven.accounts.services import staff_sign_out_everywhere
+    from haven.chat import consumers
+
+    monkeypatch.setattr(consumers, "RECHECK_SECONDS", 0.2)
+    console, _ = await connect_console(anna)
+    assert await console.receive_nothing(timeout=0.5)  # checks pass while nothing changed
+    await database_sync_to_async(staff_sign_out_everywhere)(user=anna)
+    closed = await console.receive_output(timeout=TIMEOUT)
+    assert closed == {"type": "websocket.close", "code": 4403}
+
+
+async def test_console_socket_closes_when_the_role_is_taken_away(anna, monkeypatch) -> None:
+    from haven.chat import consumers
+
+    monkeypatch.setattr(consumers, "RECHECK_SECONDS", 0.2)
+    console, _ = await connect_console(anna)
+    await database_sync_to_async(anna.groups.clear)()
+    closed = await console.receive_output(timeout=TIMEOUT)
+    assert closed == {"type": "websocket.close", "code": 4403}
