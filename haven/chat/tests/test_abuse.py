@@ -93,6 +93,5 @@ def test_nothing_about_the_source_is_stored_in_the_database(counsellor) -> None:
     """The hashed source lives in the cache only, with an expiry."""
     conversation, _ = services.conversation_start(language="nl", source="src-unique-4711")
     send(conversation, source="src-unique-4711")
-    for field in Conversation._meta.concrete_fields:
-        assert "src-unique-4711" not in str(getattr(conversation, field.attname))
-    assert not Message.objects.filter(text__contains="src-unique").exists()
+    for row in [*Conversation.objects.values(), *Message.objects.values()]:
+        assert "src-unique-4711" not in str(row)
