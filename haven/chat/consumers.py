@@ -183,7 +183,9 @@ class VisitorConsumer(_BaseConsumer):
         if self.conversation_id not in (None, conversation.id):
             raise services.ChatError(_("A chat is already open."), code="already_started")
         if self.source is not None:
-            services.conversation_visitor_seen(conversation_id=conversation.id, source=self.source)
+            await database_sync_to_async(services.conversation_visitor_seen)(
+                conversation_id=conversation.id, source=self.source
+            )
         await self._bind(conversation, token=None, last_seq=frame["last_seq"])
 
     async def on_send(self, frame: dict[str, Any]) -> None:
@@ -493,9 +495,18 @@ def _identifiers_of(text_data: str | None) -> dict[str, str]:
     found = {}
     for key in ("client_id", "conversation"):
         value = data.get(key)
-        if isinstance(value, str) and 0 < len(value) <= 64:
+        if isinstance(value, str) and 0 < len(value) <= 64 and _is_sendable(value):
             found[key] = value
     return found
+
+
+def _is_sendable(value: str) -> bool:
+    """Text that can go back out in a frame (a lone surrogate cannot be encoded)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _frame_error_text(code: str) -> str:

@@ -8,6 +8,7 @@ an ``error`` frame; the connection stays open.
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -29,14 +30,20 @@ class FrameError(Exception):
 @dataclass(frozen=True)
 class Field:
     name: str
-    kind: str  # "str" | "int" | "uuid"
-    max_length: int = 0  # for "str": 0 means no limit here (the service checks text)
+    kind: str  # "str" | "int" | "uuid" | "id"
+    max_length: int = 0  # for "str" and "id": 0 means no limit here (the service checks text)
+
+
+# Identifiers (a message's client_id, the visitor's token) are short and plain: letters,
+# digits and - _ . : only. They are stored or hashed and echoed back, so nothing else (no
+# NUL, no control or invisible character) may get that far.
+_IDENTIFIER = re.compile(r"[A-Za-z0-9_.:-]+")
 
 
 VISITOR_FRAMES: dict[str, tuple[Field, ...]] = {
     "start": (),
-    "resume": (Field("token", "str", MAX_TOKEN_LENGTH), Field("last_seq", "int")),
-    "send": (Field("client_id", "str", MAX_CLIENT_ID_LENGTH), Field("text", "str")),
+    "resume": (Field("token", "id", MAX_TOKEN_LENGTH), Field("last_seq", "int")),
+    "send": (Field("client_id", "id", MAX_CLIENT_ID_LENGTH), Field("text", "str")),
     "typing": (),
     "end": (),
 }
@@ -46,7 +53,7 @@ COUNSELLOR_FRAMES: dict[str, tuple[Field, ...]] = {
     "accept": (Field("conversation", "uuid"),),
     "send": (
         Field("conversation", "uuid"),
-        Field("client_id", "str", MAX_CLIENT_ID_LENGTH),
+        Field("client_id", "id", MAX_CLIENT_ID_LENGTH),
         Field("text", "str"),
     ),
     "typing": (Field("conversation", "uuid"),),
@@ -99,6 +106,8 @@ def _check_field(spec: Field, value: Any) -> Any:
         raise FrameError("bad_field", f"'{spec.name}' must be text.")
     if spec.max_length and not 0 < len(value) <= spec.max_length:
         raise FrameError("bad_field", f"'{spec.name}' must be 1 to {spec.max_length} characters.")
+    if spec.kind == "id" and not _IDENTIFIER.fullmatch(value):
+        raise FrameError("bad_field", f"'{spec.name}' may hold only letters, digits and - _ . :")
     # Lone surrogates (from "\udc80" in JSON) cannot be stored or sent on; refuse them here.
     try:
         value.encode("utf-8")

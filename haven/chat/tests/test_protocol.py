@@ -48,6 +48,9 @@ def test_conversation_ids_become_uuids() -> None:
         ('{"type": "resume", "token": "t", "last_seq": 1.5}', "bad_field"),
         ('{"type": "resume", "token": "t", "last_seq": 4294967296}', "bad_field"),
         ('{"type": "send", "client_id": "' + "c" * 65 + '", "text": "x"}', "bad_field"),
+        ('{"type": "send", "client_id": "id\\u0000", "text": "x"}', "bad_field"),
+        ('{"type": "send", "client_id": "a b", "text": "x"}', "bad_field"),
+        ('{"type": "resume", "token": "tok\\u202e", "last_seq": 0}', "bad_field"),
         ('{"type": "send", "client_id": "a", "text": "\\ud800"}', "bad_field"),
         ("[" * 100000 + "]" * 100000, "frame_too_large"),
         ("[" * 5000 + "]" * 5000, "bad_frame"),
@@ -110,6 +113,6 @@ def test_any_json_object_either_parses_to_the_schema_or_raises(
             continue
         assert set(frame) == {"type"} | {f.name for f in schema[frame_type]}
         for spec in schema[frame_type]:
-            expected = {"int": int, "str": str, "uuid": uuid.UUID}[spec.kind]
+            expected = {"int": int, "str": str, "id": str, "uuid": uuid.UUID}[spec.kind]
             assert isinstance(frame[spec.name], expected)
             assert not isinstance(frame[spec.name], bool)

@@ -329,9 +329,10 @@
 
   function onError(frame) {
     if (frame.code === "rate_limited") {
-      // Nothing is lost: the message stays in the outbox and goes again after the pause.
+      // Nothing is lost: the message stays in the outbox and goes again after the pause
+      // (or, before the chat was bound, the start or resume goes again).
       window.clearTimeout(retryTimer);
-      retryTimer = window.setTimeout(flushOutbox, Math.max(1, frame.retry_after || 1) * 1000);
+      retryTimer = window.setTimeout(welcomed ? flushOutbox : hello, Math.max(1, frame.retry_after || 1) * 1000);
       el.error.textContent = frame.message;
       return;
     }
@@ -354,13 +355,16 @@
     el.error.textContent = frame.message;
   }
 
+  function hello() {
+    if (!socket) return;
+    if (state && state.token) socket.send({ type: "resume", token: state.token, last_seq: lastSeen });
+    else if (starting) socket.send({ type: "start" });
+  }
+
   function connect() {
     welcomed = false;
     socket = new window.HavenSocket("/ws/visitor/?lang=" + encodeURIComponent(config.language), {
-      open: function () {
-        if (state && state.token) socket.send({ type: "resume", token: state.token, last_seq: lastSeen });
-        else if (starting) socket.send({ type: "start" });
-      },
+      open: hello,
       frame: onFrame,
       close: function (code) {
         welcomed = false;
