@@ -114,3 +114,13 @@ def make_staff(db: None):  # type: ignore[no-untyped-def]
         )
 
     return make
+
+
+# One fixed key for every test run: runs on a shared database never meet rows written
+# under another run's generated key.
+TEST_ENCRYPTION_KEY = "bG9uZy10ZXN0LWtleS1mb3ItaGF2ZW4tdGVzdHMtMzI="
+
+
+@pytest.fixture(autouse=True)
+def _fixed_encryption_key(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.HAVEN_ENCRYPTION_KEYS = [TEST_ENCRYPTION_KEY]

@@ -9,6 +9,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from haven.core.fields import EncryptedTextField
+
 
 class Conversation(models.Model):
     """One anonymous chat. Nothing in it identifies the visitor.
@@ -77,7 +79,7 @@ class Message(models.Model):
     seq = models.PositiveIntegerField()
     sender = models.CharField(max_length=16, choices=Sender.choices)
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.TEXT)
-    text = models.TextField(blank=True)
+    text = EncryptedTextField(blank=True)
     # The sender's own id for the message, so a resend after a lost acknowledgement
     # finds the stored message instead of storing it twice.
     client_id = models.CharField(max_length=64, blank=True)
