@@ -11,8 +11,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django_otp import user_has_device
 
 from haven.accounts.permissions import SESSION_EPOCH_KEY, session_epoch, verified_device
+from haven.core.middleware import STAFF_PATH
 
-STAFF_PATH = re.compile(r"^/(?:[a-z]{2}/)?(?:console|admin)(?:/|$)")
 # Pages a signed-in person must reach before the second factor: signing in and out, and
 # the second factor itself.
 OPEN_PATH = re.compile(
