@@ -124,3 +124,13 @@ TEST_ENCRYPTION_KEY = "bG9uZy10ZXN0LWtleS1mb3ItaGF2ZW4tdGVzdHMtMzI="
 @pytest.fixture(autouse=True)
 def _fixed_encryption_key(settings) -> None:  # type: ignore[no-untyped-def]
     settings.HAVEN_ENCRYPTION_KEYS = [TEST_ENCRYPTION_KEY]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """Counters (sign-in failures, abuse limits) never carry over from one test to another."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
