@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 
 from haven.accounts.permissions import SESSION_EPOCH_KEY, session_epoch
@@ -37,4 +38,21 @@ def _login_failed(sender: Any, credentials: dict[str, Any], **kwargs: Any) -> No
         target_type="user" if account else "",
         target_id=account.pk if account else "",
         detail={"username": username} if account else {"username": "(no such account)"},
+    )
+
+
+@receiver(m2m_changed, sender=get_user_model().groups.through, dispatch_uid="haven-roles-changed")
+def _roles_changed(sender: Any, instance: Any, action: str, pk_set: Any, **kwargs: Any) -> None:
+    """Every change of roles, wherever it is made (admin site included), is in the log."""
+    if action not in {"post_add", "post_remove", "post_clear"}:
+        return
+    from django.contrib.auth.models import Group
+
+    names = sorted(Group.objects.filter(pk__in=pk_set or []).values_list("name", flat=True))
+    audit_record(
+        actor=None,
+        action=f"account.roles_{action.removeprefix('post_')}",
+        target_type="user",
+        target_id=instance.pk,
+        detail={"username": instance.get_username(), "groups": names},
     )

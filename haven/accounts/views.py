@@ -19,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from haven.accounts import services
 from haven.accounts.forms import ThrottledAuthenticationForm, TokenForm
+from haven.accounts.permissions import verified_device
 from haven.audit.services import audit_record
 
 ENROL_SESSION_KEY = "haven_enrol_device"
@@ -67,8 +68,15 @@ def verify(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def enrol(request: HttpRequest) -> HttpResponse:
-    """Set up the authenticator app: scan the QR code, type the code it shows."""
+    """Set up the authenticator app: scan the QR code, type the code it shows.
+
+    Only for an account without one, or for a session that already passed the second step:
+    otherwise a stolen password alone could replace the owner's authenticator.
+    """
     user: Any = request.user
+    has_device = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    if has_device and verified_device(user, request.session) is None:
+        return redirect(f"/console/two-factor/?next={_next_url(request)}")
     form = TokenForm(request.POST or None)
     device_id = request.session.get(ENROL_SESSION_KEY)
     device = TOTPDevice.objects.filter(pk=device_id, user=user, confirmed=False).first()

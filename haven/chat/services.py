@@ -242,7 +242,11 @@ def conversation_end(*, conversation_id: uuid.UUID, party: str, actor: Any = Non
     """End a conversation, by the visitor or by its counsellor. Ending twice is harmless."""
     conversation = _lock(conversation_id)
     if party == Conversation.Party.COUNSELLOR:
-        holds = actor is not None and conversation.counsellor_id == actor.id
+        holds = (
+            actor is not None
+            and conversation.counsellor_id == actor.id
+            and selectors.can_counsel(actor)
+        )
         if not holds and not can(actor, Action.READ_ANY_TRANSCRIPT):
             raise NotFound(_("This conversation was not found."))
     elif party != Conversation.Party.VISITOR:
@@ -267,18 +271,18 @@ def conversation_end(*, conversation_id: uuid.UUID, party: str, actor: Any = Non
 def conversation_open(
     *, actor: Any, conversation_id: uuid.UUID, last_seq: int
 ) -> tuple[Conversation, list[MessagePayload]]:
-    """A staff member reads a transcript (from ``last_seq`` on). Every first read is audited."""
+    """A staff member reads a transcript (from ``last_seq`` on). Every read is audited,
+    whatever ``last_seq`` the client chose."""
     conversation = selectors.access_conversation(actor, conversation_id)
     if conversation is None:
         raise NotFound(_("This conversation was not found."))
-    if last_seq == 0:
-        audit_record(
-            actor=actor,
-            action="transcript.read",
-            target_type="conversation",
-            target_id=conversation.id,
-            detail={"status": conversation.status},
-        )
+    audit_record(
+        actor=actor,
+        action="transcript.read",
+        target_type="conversation",
+        target_id=conversation.id,
+        detail={"status": conversation.status, "from_seq": last_seq},
+    )
     return conversation, selectors.messages_after(conversation, last_seq)
 
 
@@ -312,7 +316,8 @@ def conversation_block(*, conversation_id: uuid.UUID, actor: Any) -> Conversatio
 def conversation_mark_read(*, conversation_id: uuid.UUID, counsellor: Any, seq: int) -> int:
     """Record that the counsellor has seen the stream up to ``seq``; returns the new mark."""
     conversation = _lock(conversation_id)
-    if conversation.counsellor_id != getattr(counsellor, "id", None):
+    holds = conversation.counsellor_id == getattr(counsellor, "id", None)
+    if not holds or not selectors.can_counsel(counsellor):
         raise NotFound(_("This conversation was not found."))
     mark = max(conversation.counsellor_read_seq, min(seq, conversation.last_seq))
     if mark != conversation.counsellor_read_seq:

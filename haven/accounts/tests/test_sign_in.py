@@ -171,3 +171,39 @@ def test_sign_out_everywhere_also_closes_console_sockets(counsellor) -> None:  #
     assert still_allowed(counsellor, session)
     staff_sign_out_everywhere(user=counsellor)
     assert not still_allowed(counsellor, session)
+
+
+def test_a_password_alone_cannot_replace_the_authenticator(counsellor) -> None:  # type: ignore[no-untyped-def]
+    """Set-up is for an account without an authenticator (or a session that passed the
+    second step): with only the password, it sends you to the code page, device untouched."""
+    owner = Client()
+    sign_in_fully(owner, counsellor)
+    device = TOTPDevice.objects.get(user=counsellor, confirmed=True)
+    thief = Client()
+    sign_in(thief, "anna")
+    response = thief.get("/console/two-factor/setup/")
+    assert response["Location"].startswith("/console/two-factor/?next=")
+    posted = thief.post("/console/two-factor/setup/", {"token": "123456"})
+    assert posted["Location"].startswith("/console/two-factor/?next=")
+    assert TOTPDevice.objects.filter(pk=device.pk, confirmed=True).exists()
+    assert thief.get("/console/")["Location"].startswith("/console/two-factor/")
+
+
+def test_role_changes_are_audited_and_administrators_cannot_raise_themselves(
+    make_staff,  # type: ignore[no-untyped-def]
+) -> None:
+    from django.contrib.admin.sites import site
+    from django.contrib.auth.models import Group, User
+    from django.test import RequestFactory
+
+    adam = make_staff("adam", "administrator")
+    adam.groups.add(Group.objects.get(name="Supervisors"))
+    assert AuditEntry.objects.filter(
+        action="account.roles_add", detail__groups=["Supervisors"]
+    ).exists()
+    request = RequestFactory().get("/admin/auth/user/")
+    request.user = adam
+    readonly = site._registry[User].get_readonly_fields(request, adam)
+    assert {"is_superuser", "user_permissions", "groups"} <= set(readonly)
+    other = make_staff("cora", "counsellor")
+    assert "groups" not in site._registry[User].get_readonly_fields(request, other)

@@ -342,3 +342,16 @@ def test_broadcasts_happen_only_after_commit(django_capture_on_commit_callbacks)
         send(conversation, "stored first")
     # the message event, and the queue update for a waiting conversation
     assert len(callbacks) == 2
+
+
+def test_every_transcript_read_is_audited_whatever_the_client_asks_from(make_staff) -> None:  # type: ignore[no-untyped-def]
+    """A read from number 1 (not 0) is a read too: the client cannot avoid the log."""
+    from haven.audit.models import AuditEntry
+
+    sara = make_staff("sara", "supervisor")
+    conversation, _ = start()
+    send(conversation, "words")
+    services.conversation_open(actor=sara, conversation_id=conversation.id, last_seq=1)
+    services.conversation_open(actor=sara, conversation_id=conversation.id, last_seq=0)
+    reads = AuditEntry.objects.filter(action="transcript.read", actor=sara)
+    assert sorted(r.detail["from_seq"] for r in reads) == [0, 1]
