@@ -37,11 +37,6 @@ def can(actor: Any, action: Action) -> bool:
     return allows(roles_of(actor), action)
 
 
-def is_staff_member(actor: Any) -> bool:
-    """Holds any role at all (so must use a second factor)."""
-    return bool(roles_of(actor)) or bool(getattr(actor, "is_superuser", False))
-
-
 def verified_device(actor: Any, session: Any) -> Device | None:
     """The confirmed OTP device this session was verified with, if it belongs to ``actor``."""
     if session is None or actor is None or not getattr(actor, "is_authenticated", False):
