@@ -16,17 +16,18 @@ PROBE = (
 )
 
 
-def load(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+def run_haven(tmp_path: Path, args: list[str], **env: str) -> subprocess.CompletedProcess[str]:
+    """Run Python with ``args`` in a fresh interpreter whose only Haven settings are ``env``."""
     ours = ("HAVEN_", "DATABASE_URL", "REDIS_URL")
     clean = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
     clean.update(DJANGO_SETTINGS_MODULE="haven.settings", HAVEN_DATA_DIR=str(tmp_path), **env)
     return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup(); " + PROBE],
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
+        [sys.executable, *args], env=clean, capture_output=True, text=True, timeout=120
     )
+
+
+def load(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return run_haven(tmp_path, ["-c", "import django; django.setup(); " + PROBE], **env)
 
 
 def test_embedded_defaults(tmp_path: Path) -> None:
@@ -110,24 +111,15 @@ def test_check_deploy_passes_in_production_mode(tmp_path: Path) -> None:
     """Django's deployment checklist finds nothing to warn about in production mode."""
     from cryptography.fernet import Fernet
 
-    ours = ("HAVEN_", "DATABASE_URL", "REDIS_URL")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(ours)}
-    env.update(
-        DJANGO_SETTINGS_MODULE="haven.settings",
-        HAVEN_DATA_DIR=str(tmp_path),
+    result = run_haven(
+        tmp_path,
+        ["-m", "haven.cli", "check", "--deploy", "--fail-level", "WARNING"],
         HAVEN_MODE="production",
         HAVEN_SECRET_KEY="a-long-random-production-key-" + "x9Q" * 20,
         HAVEN_ALLOWED_HOSTS="haven.example",
         HAVEN_ENCRYPTION_KEYS=Fernet.generate_key().decode(),
         DATABASE_URL="postgres://postgres@127.0.0.1:5432/haven",
         REDIS_URL="redis://127.0.0.1:6379/0",
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "haven.cli", "check", "--deploy", "--fail-level", "WARNING"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
