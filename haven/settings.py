@@ -95,6 +95,7 @@ INSTALLED_APPS = [
     "haven.audit",
     "haven.accounts",
     "haven.chat",
+    "haven.cases",
 ]
 
 MIDDLEWARE = [
@@ -279,6 +280,21 @@ HAVEN_MESSAGES_PER_CONVERSATION_PER_MINUTE = int(
     os.environ.get("HAVEN_MESSAGES_PER_CONVERSATION_PER_MINUTE", "30")
 )
 HAVEN_BLOCK_SECONDS = int(os.environ.get("HAVEN_BLOCK_SECONDS", str(24 * 60 * 60)))
+
+# Retention (see docs/codebook.md): transcripts are deleted this many days after their
+# conversation ended (`haven purgetranscripts`, run daily); the coded case stays. A hold
+# keeps one transcript longer, for HAVEN_HOLD_DAYS unless staff choose fewer, at most
+# HAVEN_HOLD_MAX_DAYS.
+HAVEN_TRANSCRIPT_RETENTION_DAYS = int(os.environ.get("HAVEN_TRANSCRIPT_RETENTION_DAYS", "30"))
+HAVEN_HOLD_DAYS = int(os.environ.get("HAVEN_HOLD_DAYS", "90"))
+HAVEN_HOLD_MAX_DAYS = int(os.environ.get("HAVEN_HOLD_MAX_DAYS", "365"))
+# A return code works for this many days after it was given or last used.
+HAVEN_RETURN_CODE_DAYS = int(os.environ.get("HAVEN_RETURN_CODE_DAYS", "365"))
+# Wrong return codes allowed per conversation, and per hashed source per hour.
+HAVEN_RETURN_CODE_ATTEMPTS = int(os.environ.get("HAVEN_RETURN_CODE_ATTEMPTS", "5"))
+HAVEN_RETURN_CODE_ATTEMPTS_PER_SOURCE = int(
+    os.environ.get("HAVEN_RETURN_CODE_ATTEMPTS_PER_SOURCE", "10")
+)
 
 # --- Encryption at rest --------------------------------------------------------------------
 # Message text is encrypted in the database (see haven/core/crypto.py). HAVEN_ENCRYPTION_KEYS

@@ -1,9 +1,10 @@
 """Roles and what each may do. Pure Python: the rules in one table, no Django.
 
-Least privilege: a counsellor sees the queue and their own conversations; a supervisor
-also reads every live conversation; an analyst sees figures and estimates only, never a
-transcript or a single case; an administrator manages accounts and settings, and reads no
-transcript unless also given a role that does. A person can hold several roles.
+Least privilege: a counsellor sees the queue and their own conversations, and codes them;
+a supervisor also reads every conversation, reviews and corrects coded cases, and imports
+them; an analyst sees figures and estimates and may export the anonymous coded records
+(codes only, never a transcript); an administrator manages accounts and settings, and
+reads no transcript unless also given a role that does. A person can hold several roles.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ class Action(StrEnum):
     USE_CONSOLE = "use_console"  # the queue, accepting, talking in one's own conversations
     READ_ANY_TRANSCRIPT = "read_any_transcript"  # every live conversation, read-only
     VIEW_FIGURES = "view_figures"  # aggregate figures and estimates
+    REVIEW_CASES = "review_cases"  # every coded case: review, correct
+    EXPORT_CASES = "export_cases"  # the anonymous coded records as CSV or JSON
+    IMPORT_CASES = "import_cases"  # bring coded records in from CSV or JSON
     MANAGE_ACCOUNTS = "manage_accounts"  # the admin site: accounts, roles, settings
 
 
@@ -39,6 +43,9 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.USE_CONSOLE: frozenset({Role.COUNSELLOR, Role.SUPERVISOR}),
     Action.READ_ANY_TRANSCRIPT: frozenset({Role.SUPERVISOR}),
     Action.VIEW_FIGURES: frozenset({Role.ANALYST}),
+    Action.REVIEW_CASES: frozenset({Role.SUPERVISOR}),
+    Action.EXPORT_CASES: frozenset({Role.SUPERVISOR, Role.ANALYST}),
+    Action.IMPORT_CASES: frozenset({Role.SUPERVISOR}),
     Action.MANAGE_ACCOUNTS: frozenset({Role.ADMINISTRATOR}),
 }
 

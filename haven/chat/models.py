@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 from django.conf import settings
@@ -28,6 +29,7 @@ class Conversation(models.Model):
     class Party(models.TextChoices):
         VISITOR = "visitor", _("visitor")
         COUNSELLOR = "counsellor", _("counsellor")
+        SYSTEM = "system", _("Haven (retention job)")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
@@ -53,6 +55,24 @@ class Conversation(models.Model):
     # new chats for a while. Nothing about the visitor is stored to do so.
     blocked = models.BooleanField(default=False)
 
+    # The victim's case. Set when the conversation is coded, or earlier when the visitor
+    # asks for a return code or gives one (then the case may not be coded yet).
+    case = models.ForeignKey(
+        "cases.Case",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="conversations",
+    )
+    # When a counsellor finished coding this conversation; ended, accepted conversations
+    # without it are "still to code".
+    coded_at = models.DateTimeField(null=True, blank=True)
+    # The visitor gave a valid return code in this conversation.
+    returning = models.BooleanField(default=False)
+    # When the retention job deleted the messages. The conversation row (times, who
+    # counselled, the case) stays: it holds no words.
+    purged_at = models.DateTimeField(null=True, blank=True)
+
     class Meta:
         indexes = [models.Index(fields=["status", "created_at"], name="chat_conv_status_created")]
 
@@ -72,6 +92,7 @@ class Message(models.Model):
         TEXT = "text", _("text")
         JOINED = "joined", _("counsellor joined")
         ENDED = "ended", _("conversation ended")
+        RETURNED = "returned", _("returning visitor")
 
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
@@ -101,3 +122,31 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.conversation_id}#{self.seq} {self.sender}"
+
+
+class TranscriptHold(models.Model):
+    """Keeps one transcript past its retention period, for a stated reason (for example the
+    victim wants to go to the police), until it expires or is released."""
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="holds")
+    # Written by staff and possibly sensitive, so encrypted like the messages.
+    reason = EncryptedTextField()
+    placed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    placed_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    released_at = models.DateTimeField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    def __str__(self) -> str:
+        return f"hold on {self.conversation_id}"
+
+    def is_active(self, at: dt.datetime) -> bool:
+        return self.released_at is None and self.expires_at > at

@@ -6,10 +6,12 @@ service must be safe to call from anywhere.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import secrets
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -17,6 +19,8 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from haven.accounts.permissions import can
@@ -39,7 +43,7 @@ from haven.chat.events import (
     message_event,
     state_event,
 )
-from haven.chat.models import Conversation, Message
+from haven.chat.models import Conversation, Message, TranscriptHold
 from haven.core import clock, limits
 
 logger = logging.getLogger(__name__)
@@ -343,6 +347,169 @@ async def conversation_typing(*, conversation_id: uuid.UUID, party: str) -> None
         await layer.group_send(
             conversation_group(conversation_id), {"type": "haven.event", "event": event, "meta": {}}
         )
+
+
+@transaction.atomic
+def conversation_mark_returning(*, conversation_id: uuid.UUID, case_id: uuid.UUID) -> None:
+    """The visitor gave a valid return code: note it in the stream (both sides see that
+    this is a returning visitor) and tell the console. Called by the return-code service,
+    which has already linked the conversation to the case."""
+    conversation = _lock(conversation_id)
+    if conversation.case_id != case_id:
+        raise ValueError("the conversation is not linked to that case")
+    if not conversation.returning:
+        conversation.returning = True
+        conversation.save(update_fields=["returning"])
+    _append(conversation, sender=Message.Sender.SYSTEM, kind=Message.Kind.RETURNED)
+    if conversation.status == Conversation.Status.WAITING:
+        _broadcast_queue()
+
+
+# --- retention -----------------------------------------------------------------------------
+
+
+def _may_hold(actor: Any, conversation: Conversation) -> bool:
+    mine = conversation.counsellor_id is not None and conversation.counsellor_id == getattr(
+        actor, "id", None
+    )
+    return (mine and selectors.can_counsel(actor)) or can(actor, Action.READ_ANY_TRANSCRIPT)
+
+
+@transaction.atomic
+def transcript_hold_place(
+    *, actor: Any, conversation_id: uuid.UUID, reason: str, days: int | None = None
+) -> TranscriptHold:
+    """Keep one transcript past its retention period, for a reason, for ``days`` (default
+    HAVEN_HOLD_DAYS, at most HAVEN_HOLD_MAX_DAYS). Its counsellor or a supervisor only,
+    and only while the transcript still exists."""
+    conversation = _lock(conversation_id)
+    if not _may_hold(actor, conversation):
+        raise NotFound(_("This conversation was not found."))
+    if conversation.purged_at is not None:
+        raise ConversationUnavailable(_("This transcript has already been deleted."))
+    reason = clean_text(reason)
+    if not reason:
+        raise MessageInvalid(_("Give a reason for the hold."), code="bad_field")
+    if len(reason) > 500:
+        raise MessageInvalid(_("Keep the reason under 500 characters."), code="bad_field")
+    days = settings.HAVEN_HOLD_DAYS if days is None else days
+    if not 1 <= days <= settings.HAVEN_HOLD_MAX_DAYS:
+        raise MessageInvalid(
+            _("A hold lasts from 1 to %(max)s days.") % {"max": settings.HAVEN_HOLD_MAX_DAYS},
+            code="bad_field",
+        )
+    now = clock.now()
+    hold = TranscriptHold.objects.create(
+        conversation=conversation,
+        reason=reason,
+        placed_by=actor,
+        placed_at=now,
+        expires_at=now + dt.timedelta(days=days),
+    )
+    audit_record(
+        actor=actor,
+        action="transcript.hold",
+        target_type="conversation",
+        target_id=conversation.id,
+        detail={"hold": hold.id, "days": days},
+    )
+    return hold
+
+
+@transaction.atomic
+def transcript_hold_release(*, actor: Any, hold_id: int) -> TranscriptHold:
+    """End a hold early. The transcript is then deleted by the next run of the job if its
+    retention period has passed."""
+    hold = TranscriptHold.objects.select_related("conversation").filter(pk=hold_id).first()
+    if hold is None or not _may_hold(actor, hold.conversation):
+        raise NotFound(_("This hold was not found."))
+    if hold.released_at is None:
+        hold.released_at = clock.now()
+        hold.released_by = actor
+        hold.save(update_fields=["released_at", "released_by"])
+        audit_record(
+            actor=actor,
+            action="transcript.hold_release",
+            target_type="conversation",
+            target_id=hold.conversation_id,
+            detail={"hold": hold.id},
+        )
+    return hold
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    purged: int  # transcripts deleted
+    messages: int  # messages deleted with them
+    held: int  # transcripts past their period but kept by a hold
+    closed: int  # abandoned conversations ended by the job
+
+
+def transcripts_purge(*, retention_days: int | None = None) -> PurgeResult:
+    """Delete the messages of every conversation whose retention period has passed, unless
+    a hold keeps it; the conversation row and its coded case stay.
+
+    The period runs from the end of the conversation. A conversation that never ended (a
+    visitor who left while waiting, a chat left open) counts from its last message: once
+    that is older than the period it is ended by the job and deleted the same way, so no
+    transcript outlives the period by being forgotten.
+
+    Each conversation is purged in its own short transaction, so a long run never blocks
+    the chat. Safe to run at any time and as often as wanted (idempotent).
+    """
+    days = settings.HAVEN_TRANSCRIPT_RETENTION_DAYS if retention_days is None else retention_days
+    now = clock.now()
+    cutoff = now - dt.timedelta(days=days)
+    last_message = (
+        Message.objects.filter(conversation=OuterRef("pk"))
+        .order_by("-seq")
+        .values("created_at")[:1]
+    )
+    active_hold = TranscriptHold.objects.filter(
+        conversation=OuterRef("pk"), released_at__isnull=True, expires_at__gt=now
+    )
+    due = (
+        Conversation.objects.filter(purged_at__isnull=True)
+        .annotate(last_at=Coalesce(Subquery(last_message), F("created_at")))
+        .filter(
+            Q(status=Conversation.Status.ENDED, ended_at__lt=cutoff)
+            | (~Q(status=Conversation.Status.ENDED) & Q(last_at__lt=cutoff))
+        )
+    )
+    held = due.filter(Exists(active_hold)).count()
+    purged = messages = closed = 0
+    for conversation_id in due.exclude(Exists(active_hold)).values_list("pk", flat=True):
+        with transaction.atomic():
+            conversation = _lock(conversation_id)
+            if conversation.purged_at is not None:
+                continue
+            if conversation.status != Conversation.Status.ENDED:
+                conversation.status = Conversation.Status.ENDED
+                conversation.ended_at = now
+                conversation.ended_by = Conversation.Party.SYSTEM
+                closed += 1
+                _broadcast(conversation_group(conversation.id), state_event(conversation))
+            deleted, _by_model = Message.objects.filter(conversation=conversation).delete()
+            conversation.purged_at = now
+            conversation.save(update_fields=["status", "ended_at", "ended_by", "purged_at"])
+            purged += 1
+            messages += deleted
+    if purged or closed:
+        _broadcast_queue()
+        _broadcast_live()
+    result = PurgeResult(purged=purged, messages=messages, held=held, closed=closed)
+    audit_record(
+        actor=None,
+        action="transcripts.purge",
+        detail={
+            "retention_days": days,
+            "purged": purged,
+            "messages": messages,
+            "held": held,
+            "closed": closed,
+        },
+    )
+    return result
 
 
 # --- helpers -------------------------------------------------------------------------------
