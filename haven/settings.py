@@ -96,6 +96,7 @@ INSTALLED_APPS = [
     "haven.accounts",
     "haven.chat",
     "haven.cases",
+    "haven.reports",
 ]
 
 MIDDLEWARE = [

@@ -55,6 +55,8 @@ class Case(models.Model):
         related_name="+",
     )
     imported = models.BooleanField(default=False)
+    # Invented by `haven demo-data` for demonstrations and benchmarks; reports say so.
+    synthetic = models.BooleanField(default=False)
 
     class Meta:
         indexes = [models.Index(fields=["coded_at"], name="cases_case_coded_at")]

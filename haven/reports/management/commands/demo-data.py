@@ -1,0 +1,35 @@
+"""`haven demo-data`: fill the database with invented coded cases for 2019-2022."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from haven.reports import demo
+from haven.reports.services import RealDataPresent, demo_data_load
+
+
+class Command(BaseCommand):
+    help = (
+        "Fill the database with INVENTED coded cases for 2019-2022 (no conversations, no "
+        "text), so the yearly report shows full figures at once. Refused in production "
+        "mode and in a database that holds real cases."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--seed", type=int, default=2020, help="Same seed, same data.")
+
+    def handle(self, *args: Any, seed: int, **options: Any) -> None:
+        if settings.PRODUCTION:
+            raise CommandError("demo-data is refused in production mode: it invents cases.")
+        try:
+            stored = demo_data_load(cases=demo.generate(seed=seed))
+        except RealDataPresent as exc:
+            raise CommandError(str(exc)) from exc
+        years = ", ".join(str(plan.year) for plan in demo.PLANS)
+        self.stdout.write(
+            f"Stored {stored} INVENTED coded cases ({years}). They are marked as synthetic; "
+            "every report on them says that the figures are invented."
+        )

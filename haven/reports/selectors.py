@@ -1,0 +1,118 @@
+"""The counts behind the yearly figures: one aggregate query per period, in the database.
+
+A case is counted in a period when it is coded, describes a victim (contact type "self" or
+"about_victim"), and had at least one contact in the period; so each victim counts once per
+period however often they came back. Everything else is a conditional count over those
+cases, generated from the codebook, so no Python loop ever walks over case rows.
+
+Names of the counts (the contract with haven/reports/figures.py):
+
+* ``victims``; ``contact_type:<code>`` for the two victim contact types;
+* ``<question>:<code>`` for every option of every ONE and MANY question of the codebook
+  (MANY: cases with that option ticked);
+* ``<question>:any`` for MANY questions (at least one option ticked, "unknown" aside);
+* ``age:told``; ``age:minor``, ``age:adult`` (by band, told or estimated), ``age:up_to_15``;
+* ``parents:any`` (father, mother, stepfather or stepmother), ``parents:<code>``,
+  ``parents:both`` (a father or stepfather and a mother or stepmother), and
+  ``parents:both:duration:<code>`` for the duration among those;
+* ``perpetrators:known`` and ``perpetrators:several`` (two or more, by number when known,
+  else by kinds of perpetrator);
+* ``platform:<code>`` counted among cases recruited through social media only;
+* ``age:youngest`` and ``age:oldest`` (told ages; ``None`` when none was told).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
+
+from haven.cases import codebook
+from haven.cases.codebook import Kind
+from haven.cases.models import Case, CaseContact, many_column
+
+Counts = dict[str, int | None]
+
+
+def victims_in(start: dt.date, end: dt.date) -> QuerySet[Case]:
+    """Coded victim cases with a contact on a day in [start, end)."""
+    contact = CaseContact.objects.filter(case=OuterRef("pk"), on__gte=start, on__lt=end)
+    return Case.objects.filter(
+        Exists(contact),
+        coded_at__isnull=False,
+        contact_type__in=sorted(codebook.VICTIM_CONTACT_TYPES),
+    )
+
+
+def _parents(*codes: str) -> Q:
+    q = Q()
+    for code in codes:
+        q |= Q(**{many_column("perpetrators", code): True})
+    return q
+
+
+def count_expressions() -> dict[str, Any]:
+    """Every count as a database aggregate, keyed by its name (see module docstring)."""
+    exprs: dict[str, Any] = {"victims": Count("pk")}
+    for code in sorted(codebook.VICTIM_CONTACT_TYPES):
+        exprs[f"contact_type:{code}"] = Count("pk", filter=Q(contact_type=code))
+    for question in codebook.QUESTIONS:
+        if question.name in ("contact_type", "platform"):
+            continue
+        if question.kind is Kind.ONE:
+            for code in question.codes:
+                exprs[f"{question.name}:{code}"] = Count("pk", filter=Q(**{question.name: code}))
+        elif question.kind is Kind.MANY:
+            any_q = Q()
+            for code in question.codes:
+                column = Q(**{many_column(question.name, code): True})
+                exprs[f"{question.name}:{code}"] = Count("pk", filter=column)
+                if code != question.exclusive:
+                    any_q |= column
+            exprs[f"{question.name}:any"] = Count("pk", filter=any_q)
+    social = Q(recruitment="social_media")
+    for code in codebook.BY_NAME["platform"].codes:
+        if code:
+            exprs[f"platform:{code}"] = Count("pk", filter=social & Q(platform=code))
+
+    exprs["age:told"] = Count("pk", filter=Q(age__isnull=False))
+    exprs["age:minor"] = Count("pk", filter=Q(age_band__in=sorted(codebook.MINOR_BANDS)))
+    adult_bands = [code for code, _low, _high in codebook.AGE_BANDS]
+    adult_bands = [code for code in adult_bands if code not in codebook.MINOR_BANDS]
+    exprs["age:adult"] = Count("pk", filter=Q(age_band__in=adult_bands))
+    exprs["age:up_to_15"] = Count("pk", filter=Q(age_band__in=sorted(codebook.UP_TO_15_BANDS)))
+    exprs["age:youngest"] = Min("age")
+    exprs["age:oldest"] = Max("age")
+
+    any_parent = _parents(*codebook.PARENT_CODES)
+    both = _parents("father", "stepfather") & _parents("mother", "stepmother")
+    exprs["parents:any"] = Count("pk", filter=any_parent)
+    for code in codebook.PARENT_CODES:
+        exprs[f"parents:{code}"] = Count("pk", filter=_parents(code))
+    exprs["parents:both"] = Count("pk", filter=both)
+    for code in codebook.BY_NAME["duration"].codes:
+        exprs[f"parents:both:duration:{code}"] = Count("pk", filter=both & Q(duration=code))
+
+    kinds = [c for c in codebook.BY_NAME["perpetrators"].codes if c != "unknown"]
+    any_kind = Q()
+    for code in kinds:
+        any_kind |= Q(**{many_column("perpetrators", code): True})
+    # Two or more kinds ticked, as an OR over pairs: portable SQL, and the list is short.
+    several_kinds = Q()
+    for i, first in enumerate(kinds):
+        for second in kinds[i + 1 :]:
+            several_kinds |= Q(**{many_column("perpetrators", first): True}) & Q(
+                **{many_column("perpetrators", second): True}
+            )
+    known = Q(perpetrator_count__isnull=False) | any_kind
+    several = Q(perpetrator_count__gte=2) | (Q(perpetrator_count__isnull=True) & several_kinds)
+    exprs["perpetrators:known"] = Count("pk", filter=known)
+    exprs["perpetrators:several"] = Count("pk", filter=several)
+    return exprs
+
+
+def period_counts(start: dt.date, end: dt.date) -> Counts:
+    """All counts for [start, end) in one query."""
+    row = victims_in(start, end).aggregate(**count_expressions())
+    return {name: (None if value is None else int(value)) for name, value in row.items()}
