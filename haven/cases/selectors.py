@@ -54,12 +54,3 @@ def to_review(actor: Any) -> QuerySet[Case]:
 def draft_for(conversation: Conversation) -> dict[str, Any] | None:
     draft = CodingDraft.objects.filter(conversation=conversation).first()
     return None if draft is None else dict(draft.data)
-
-
-def coded_cases() -> QuerySet[Case]:
-    """Every coded case (for export), with its contact days in one extra query."""
-    return (
-        Case.objects.filter(coded_at__isnull=False)
-        .prefetch_related("contacts")
-        .order_by("coded_at", "id")
-    )

@@ -1,4 +1,4 @@
-"""Every write to coded cases: coding, drafts, review, return codes, import.
+"""Every write to coded cases: coding, drafts, review, return codes, import (and export).
 
 Each service runs in one transaction, checks permissions itself (it must be safe to call
 from anywhere) and writes an audit entry for every change to a coded case, with the codes
@@ -10,8 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -21,11 +20,16 @@ from django.utils.translation import gettext as _
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
 from haven.audit.services import audit_record
-from haven.cases import codebook, returncodes, selectors
+from haven.cases import codebook, exchange, returncodes, selectors
 from haven.cases.models import Case, CaseContact, CodingDraft, ReturnCode
 from haven.chat import selectors as chat_selectors
 from haven.chat.models import Conversation
-from haven.chat.services import ChatError, NotFound, conversation_mark_returning
+from haven.chat.services import (
+    ChatError,
+    ConversationClosed,
+    NotFound,
+    conversation_mark_returning,
+)
 from haven.core import clock, limits
 
 
@@ -185,7 +189,7 @@ def return_code_issue(*, conversation_id: uuid.UUID) -> str:
     """
     conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
     if conversation.status == Conversation.Status.ENDED:
-        raise ReturnCodeRefused(_("This chat has ended."))
+        raise ConversationClosed(_("This chat has ended."))
     now = clock.now()
     case = conversation.case
     if case is None:
@@ -220,7 +224,7 @@ def return_code_use(*, conversation_id: uuid.UUID, phrase: str, source: str | No
     )
     conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
     if conversation.status == Conversation.Status.ENDED:
-        raise ReturnCodeRefused(_("This chat has ended."))
+        raise ConversationClosed(_("This chat has ended."))
     tries = limits.hit("return-code-conversation", str(conversation.id), window=24 * 3600)
     if tries > settings.HAVEN_RETURN_CODE_ATTEMPTS:
         raise refused
@@ -261,64 +265,136 @@ def return_code_use(*, conversation_id: uuid.UUID, phrase: str, source: str | No
     return case
 
 
-# --- import -------------------------------------------------------------------------------
+# --- import and export --------------------------------------------------------------------
 
-
-@dataclass(frozen=True)
-class ImportedRow:
-    """One valid row from an import file (see haven/cases/exchange.py)."""
-
-    line: int
-    case_id: uuid.UUID | None
-    record: dict[str, Any]
-    contacts: Sequence[dt.date]
-    reviewed: bool
+# Cases per database query when exporting, and ids per query when checking an import: both
+# stay far below every database's limit on query parameters and keep memory flat.
+_BATCH = 1000
 
 
 @transaction.atomic
-def cases_import(*, actor: Any, rows: Sequence[ImportedRow], filename: str = "") -> list[Case]:
-    """Store already validated rows as coded cases, all or nothing. A row whose case id is
-    already in Haven is refused by the caller (exchange.parse_* with ``existing_ids``)."""
+def cases_import_file(*, actor: Any, data: bytes, fmt: str, filename: str = "") -> list[Case]:
+    """Import coded cases from a CSV or JSON file (format in haven/cases/exchange.py and
+    docs/codebook.md), all or nothing.
+
+    Every row is checked; a row whose case id is already in Haven, or repeats in the file,
+    is refused too. Raises :class:`exchange.ImportRefused` listing every bad row, and then
+    imports nothing. Supervisors only (``NotFound`` for anyone else, who learns nothing
+    about the file).
+    """
     if not can(actor, Action.IMPORT_CASES):
         raise NotFound(_("This page was not found."))
     now = clock.now()
+    rows = exchange.parse(data, fmt, existing=_existing_case_ids, today=now.date())
     created: list[Case] = []
     for row in rows:
         case = Case(
             id=row.case_id or uuid.uuid4(),
             created_at=now,
-            codebook_version=codebook.VERSION,
+            # The version the row was coded under: a question added later was never asked.
+            codebook_version=row.codebook_version,
             coded_at=now,
             coded_by=actor,
             imported=True,
             reviewed_at=now if row.reviewed else None,
             reviewed_by=actor if row.reviewed else None,
         )
-        case.set_answers(row.record)
+        case.set_answers(dict(row.record))
         created.append(case)
-    Case.objects.bulk_create(created)
+    # Rows per INSERT such that the query parameters stay under PostgreSQL's 65535, however
+    # many answer columns the codebook grows.
+    rows_per_insert = max(1, min(_BATCH, 30000 // len(Case._meta.concrete_fields)))
+    Case.objects.bulk_create(created, batch_size=rows_per_insert)
     CaseContact.objects.bulk_create(
-        CaseContact(case=case, on=day)
-        for case, row in zip(created, rows, strict=True)
-        for day in row.contacts
+        (
+            CaseContact(case=case, on=day)
+            for case, row in zip(created, rows, strict=True)
+            for day in row.contacts
+        ),
+        batch_size=_BATCH,
     )
     audit_record(
         actor=actor,
         action="cases.import",
         target_type="case",
-        detail={"rows": len(rows), "file": filename[:200]},
+        detail={"format": fmt, "rows": len(created), "file": filename[:200]},
     )
     return created
 
 
-@transaction.atomic
-def cases_export_record(*, actor: Any, fmt: str, count: int) -> None:
-    """Audit an export (the caller streams the rows). Refuses without the right role."""
+def _existing_case_ids(ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    found: set[uuid.UUID] = set()
+    for start in range(0, len(ids), _BATCH):
+        batch = ids[start : start + _BATCH]
+        found.update(Case.objects.filter(pk__in=batch).values_list("pk", flat=True))
+    return found
+
+
+class CasesExport(Iterator[str]):
+    """The text chunks of an export, with the number of cases it holds (``rows``)."""
+
+    def __init__(self, chunks: Iterator[str], *, fmt: str, rows: int) -> None:
+        self._chunks = chunks
+        self.format = fmt
+        self.rows = rows
+
+    def __next__(self) -> str:
+        return next(self._chunks)
+
+
+def cases_export(*, actor: Any, fmt: str) -> CasesExport:
+    """Export every coded case as CSV or JSON text chunks (see docs/codebook.md).
+
+    Checks the permission and writes the audit entry (format and number of rows) at once,
+    when called, before any row is produced; then returns the chunks lazily, reading the
+    database in batches so any number of cases streams in constant memory. Only codes,
+    months and ids leave: never a transcript, a hold reason or any other text.
+    """
     if not can(actor, Action.EXPORT_CASES):
         raise NotFound(_("This page was not found."))
+    if fmt not in exchange.FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}")
+    # Cases coded after this moment are left out, so the audited count is what is written.
+    until = clock.now()
+    count = Case.objects.filter(coded_at__isnull=False, coded_at__lte=until).count()
     audit_record(
         actor=actor,
         action="cases.export",
         target_type="case",
         detail={"format": fmt, "rows": count},
     )
+    return CasesExport(exchange.write(fmt, _export_rows(until)), fmt=fmt, rows=count)
+
+
+def _export_rows(until: dt.datetime) -> Iterator[exchange.CaseRow]:
+    """Every case coded up to ``until``, in id order, one batch per query (keyset paging:
+    no offset, so the millionth case costs what the first did)."""
+    answer_fields = [
+        field.name for field in Case._meta.concrete_fields if field.name not in _CASE_META
+    ]
+    last: uuid.UUID | None = None
+    while True:
+        batch = Case.objects.filter(coded_at__isnull=False, coded_at__lte=until).order_by("pk")
+        if last is not None:
+            batch = batch.filter(pk__gt=last)
+        cases = list(batch.only("id", "codebook_version", "reviewed_at", *answer_fields)[:_BATCH])
+        if not cases:
+            return
+        contacts: dict[uuid.UUID, list[dt.date]] = {}
+        for case_id, day in CaseContact.objects.filter(case__in=cases).values_list("case_id", "on"):
+            contacts.setdefault(case_id, []).append(day)
+        for case in cases:
+            yield exchange.CaseRow(
+                case_id=case.id,
+                codebook_version=case.codebook_version or codebook.VERSION,
+                contacts=tuple(sorted(contacts.get(case.id, ()))),
+                record=case.answers(),
+                reviewed=case.reviewed_at is not None,
+            )
+        last = cases[-1].pk
+
+
+_CASE_META = frozenset(
+    {"id", "created_at", "codebook_version", "coded_at", "coded_by", "reviewed_at"}
+    | {"reviewed_by", "imported"}
+)

@@ -447,7 +447,8 @@ class PurgeResult:
 
 def transcripts_purge(*, retention_days: int | None = None) -> PurgeResult:
     """Delete the messages of every conversation whose retention period has passed, unless
-    a hold keeps it; the conversation row and its coded case stay.
+    a hold keeps it; the conversation row and its coded case stay. The reasons written on
+    its (expired or released) holds are deleted with it.
 
     The period runs from the end of the conversation. A conversation that never ended (a
     visitor who left while waiting, a chat left open) counts from its last message: once
@@ -478,10 +479,15 @@ def transcripts_purge(*, retention_days: int | None = None) -> PurgeResult:
     )
     held = due.filter(Exists(active_hold)).count()
     purged = messages = closed = 0
-    for conversation_id in due.exclude(Exists(active_hold)).values_list("pk", flat=True):
+    for conversation_id in list(due.exclude(Exists(active_hold)).values_list("pk", flat=True)):
         with transaction.atomic():
-            conversation = _lock(conversation_id)
-            if conversation.purged_at is not None:
+            try:
+                conversation = _lock(conversation_id)
+            except NotFound:
+                continue
+            # Checked again under the lock: since the list was made, a visitor may have
+            # written in a conversation left open, or someone may have placed a hold.
+            if not _purge_due(conversation, cutoff=cutoff, now=now):
                 continue
             if conversation.status != Conversation.Status.ENDED:
                 conversation.status = Conversation.Status.ENDED
@@ -490,6 +496,11 @@ def transcripts_purge(*, retention_days: int | None = None) -> PurgeResult:
                 closed += 1
                 _broadcast(conversation_group(conversation.id), state_event(conversation))
             deleted, _by_model = Message.objects.filter(conversation=conversation).delete()
+            # A hold's reason is staff's words about this victim: it goes with the
+            # transcript. The hold itself (who, when, until when) stays as history.
+            TranscriptHold.objects.filter(conversation=conversation).exclude(reason="").update(
+                reason=""
+            )
             conversation.purged_at = now
             conversation.save(update_fields=["status", "ended_at", "ended_by", "purged_at"])
             purged += 1
@@ -510,6 +521,28 @@ def transcripts_purge(*, retention_days: int | None = None) -> PurgeResult:
         },
     )
     return result
+
+
+def _purge_due(conversation: Conversation, *, cutoff: dt.datetime, now: dt.datetime) -> bool:
+    """Whether a locked conversation's transcript is to be deleted now (see
+    :func:`transcripts_purge`)."""
+    if conversation.purged_at is not None:
+        return False
+    if conversation.status == Conversation.Status.ENDED:
+        if conversation.ended_at is None or conversation.ended_at >= cutoff:
+            return False
+    else:
+        last = (
+            Message.objects.filter(conversation=conversation)
+            .order_by("-seq")
+            .values_list("created_at", flat=True)
+            .first()
+        )
+        if (last or conversation.created_at) >= cutoff:
+            return False
+    return not TranscriptHold.objects.filter(
+        conversation=conversation, released_at__isnull=True, expires_at__gt=now
+    ).exists()
 
 
 # --- helpers -------------------------------------------------------------------------------
