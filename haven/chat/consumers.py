@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from haven.accounts.permissions import can, is_fully_signed_in
 from haven.accounts.roles import Action
+from haven.cases import services as cases_services
 from haven.chat import selectors, services
 from haven.chat.events import (
     CONSOLE_GROUP,
@@ -29,6 +30,8 @@ from haven.chat.events import (
     ErrorEvent,
     Event,
     HistoryEvent,
+    ReturnCodeAcceptedEvent,
+    ReturnCodeEvent,
     StateEvent,
     WelcomeEvent,
     conversation_group,
@@ -215,6 +218,24 @@ class VisitorConsumer(_BaseConsumer):
         await database_sync_to_async(services.conversation_end)(
             conversation_id=self._require_conversation(), party=Conversation.Party.VISITOR
         )
+
+    async def on_return_code_request(self, frame: dict[str, Any]) -> None:
+        # The phrase goes to this socket only and is kept nowhere: not in the stream, not
+        # in a group event, not in a log line.
+        phrase = await database_sync_to_async(cases_services.return_code_issue)(
+            conversation_id=self._require_conversation()
+        )
+        reply: ReturnCodeEvent = {"type": "return_code", "code": phrase}
+        await self.send_event(reply)
+
+    async def on_return_code_use(self, frame: dict[str, Any]) -> None:
+        # Success also appends a "returned" entry to the stream (the service does that),
+        # which both sides receive through the conversation's group.
+        await database_sync_to_async(cases_services.return_code_use)(
+            conversation_id=self._require_conversation(), phrase=frame["code"], source=self.source
+        )
+        reply: ReturnCodeAcceptedEvent = {"type": "return_code_accepted"}
+        await self.send_event(reply)
 
     async def haven_event(self, message: dict[str, Any]) -> None:
         """Forward a group event. The visitor does not need its own typing echoed."""

@@ -14,7 +14,7 @@ from haven.chat.models import Conversation, Message
 class MessagePayload(TypedDict):
     seq: int
     sender: str  # "visitor" | "counsellor" | "system"
-    kind: str  # "text" | "joined" | "ended"
+    kind: str  # "text" | "joined" | "ended" | "returned"
     text: str
     client_id: str
     sent_at: str  # ISO 8601, UTC
@@ -71,6 +71,21 @@ class AckEvent(TypedDict):
     conversation: str
     client_id: str
     seq: int
+
+
+class ReturnCodeEvent(TypedDict):
+    """To the visitor's socket only, in reply to ``return_code_request``. The phrase is in
+    no other frame, in no group event and nowhere on the server after this is sent."""
+
+    type: Literal["return_code"]
+    code: str  # the phrase: four words joined by hyphens
+
+
+class ReturnCodeAcceptedEvent(TypedDict):
+    """To the visitor's socket only: the code was right. The stream's ``returned`` entry
+    (sent to everyone in the conversation) says the same to both sides."""
+
+    type: Literal["return_code_accepted"]
 
 
 class ErrorEvent(TypedDict):
@@ -138,6 +153,8 @@ Event = (
     | TypingEvent
     | WelcomeEvent
     | AckEvent
+    | ReturnCodeEvent
+    | ReturnCodeAcceptedEvent
     | ErrorEvent
     | QueueEvent
     | ConsoleHelloEvent

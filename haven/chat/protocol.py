@@ -16,6 +16,8 @@ from typing import Any
 MAX_FRAME_BYTES = 64 * 1024
 MAX_CLIENT_ID_LENGTH = 64
 MAX_TOKEN_LENGTH = 128
+# A return code is four short words; the room is for separators and stray spaces.
+MAX_RETURN_CODE_LENGTH = 200
 
 
 class FrameError(Exception):
@@ -46,6 +48,8 @@ VISITOR_FRAMES: dict[str, tuple[Field, ...]] = {
     "send": (Field("client_id", "id", MAX_CLIENT_ID_LENGTH), Field("text", "str")),
     "typing": (),
     "end": (),
+    "return_code_request": (),
+    "return_code_use": (Field("code", "str", MAX_RETURN_CODE_LENGTH),),
 }
 
 COUNSELLOR_FRAMES: dict[str, tuple[Field, ...]] = {

@@ -25,6 +25,8 @@ class RedactAddressesFilter(logging.Filter):
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if _is_wire_trace(record):
+            return False
         message = record.getMessage()
         cleaned = redact_addresses(message)
         if cleaned != message:
@@ -35,3 +37,11 @@ class RedactAddressesFilter(logging.Filter):
         if record.exc_text:
             record.exc_text = redact_addresses(record.exc_text)
         return True
+
+
+def _is_wire_trace(record: logging.LogRecord) -> bool:
+    """The websockets library's DEBUG trace of the wire ("< ..." in, "> ..." out): every
+    frame with its text (messages, return codes) and every handshake header (cookies). It
+    is dropped whole, at any level: nothing in it is worth keeping."""
+    from_websockets = record.name == "uvicorn.error" or record.name.startswith("websockets")
+    return from_websockets and isinstance(record.msg, str) and record.msg.startswith(("< ", "> "))

@@ -3,7 +3,10 @@
  * What this page keeps in the browser lives in sessionStorage under one key, only while a
  * chat is open: the conversation token and the messages not yet acknowledged. The last
  * sequence number shown is kept in memory only: a reloaded page has shown nothing yet, so it
- * asks for the whole history. It is cleared when the chat ends and by the quick exit. No cookies. */
+ * asks for the whole history. It is cleared when the chat ends and by the quick exit. No cookies.
+ *
+ * A return code is never stored by this script, nor put in the address or the title: it
+ * lives only in the page, where it is shown until the visitor removes it (or leaves). */
 (function () {
   "use strict";
 
@@ -28,6 +31,19 @@
     endConfirm: document.getElementById("end-confirm"),
     endYes: document.getElementById("end-yes"),
     endNo: document.getElementById("end-no"),
+    introCode: document.getElementById("intro-code"),
+    introCodeInput: document.getElementById("intro-code-input"),
+    codeAskLine: document.getElementById("code-ask-line"),
+    codeAsk: document.getElementById("code-ask"),
+    codeAskError: document.getElementById("code-ask-error"),
+    codeUse: document.getElementById("code-use"),
+    codeForm: document.getElementById("code-form"),
+    codeInput: document.getElementById("code-input"),
+    codeError: document.getElementById("code-error"),
+    codeBox: document.getElementById("code-box"),
+    codeBoxTitle: document.getElementById("code-box-title"),
+    codePhrase: document.getElementById("code-phrase"),
+    codeDone: document.getElementById("code-done"),
   };
 
   var state = load();           // {token, outbox: [{client_id, text}]} or null
@@ -40,6 +56,8 @@
   var lastTypingSent = 0;
   var retryTimer = null;
   var socket = null;
+  var codeWaiting = null;       // "ask" or "use" while a return-code frame awaits its answer
+  var introCode = "";           // a code typed on the start screen, sent once the chat exists
 
   function load() {
     try {
@@ -112,6 +130,7 @@
       li.className = "msg system";
       if (message.kind === "joined") li.textContent = T.joined;
       else if (message.kind === "ended") li.textContent = T.endedByVisitor;
+      else if (message.kind === "returned") li.textContent = T.returned;
       return li;
     }
     li.className = "msg " + (message.sender === "visitor" ? "mine" : "theirs");
@@ -137,6 +156,7 @@
     if (shown[message.seq]) return;
     shown[message.seq] = true;
     if (message.kind === "ended") return;  // the ended view says it
+    if (message.kind === "returned") el.codeUse.hidden = true;  // linked: no second code
     var li = messageItem(message);
     li.dataset.seq = String(message.seq);
     if (message.client_id) {
@@ -194,6 +214,7 @@
     el.log.textContent = "";
     shown = {};
     lastSeen = 0;
+    resetCodeForms();
     show("ended");
     document.getElementById("new-chat").focus();
   }
@@ -274,6 +295,93 @@
     else showEnded("visitor");
   });
 
+  /* ---------- return codes ---------- */
+
+  function resetCodeForms() {
+    codeWaiting = null;
+    el.codeAsk.disabled = false;
+    el.codeAskError.textContent = "";
+    el.codeInput.value = "";
+    el.codeError.textContent = "";
+    el.codeUse.open = false;
+    el.codeUse.hidden = false;
+  }
+
+  function askForCode() {
+    el.codeAskError.textContent = "";
+    if (codeWaiting) return;
+    if (!(welcomed && socket && socket.send({ type: "return_code_request" }))) {
+      el.codeAskError.textContent = T.codeNotNow;
+      return;
+    }
+    codeWaiting = "ask";
+    el.codeAsk.disabled = true;
+  }
+
+  function useCode(code) {
+    el.codeError.textContent = "";
+    if (codeWaiting) return;
+    if (!(welcomed && socket && socket.send({ type: "return_code_use", code: code }))) {
+      el.codeError.textContent = T.codeNotNow;
+      return;
+    }
+    codeWaiting = "use";
+  }
+
+  function showCode(phrase) {
+    codeWaiting = null;
+    el.codeAsk.disabled = false;
+    // Words with spaces: easy to read aloud and to write down; any separator works when
+    // the code is typed in again.
+    el.codePhrase.textContent = String(phrase).split("-").join(" ");
+    el.codeAskLine.hidden = true;
+    el.codeBox.hidden = false;
+    el.codeBoxTitle.focus();
+  }
+
+  function hideCode() {
+    // Out of the page itself, not only out of sight.
+    el.codePhrase.textContent = "";
+    el.codeBox.hidden = true;
+    el.codeAskLine.hidden = false;
+    if (!el.chat.hidden) el.message.focus();
+    else if (!el.ended.hidden) document.getElementById("new-chat").focus();
+  }
+
+  function codeAccepted() {
+    codeWaiting = null;
+    el.codeInput.value = "";
+    el.codeError.textContent = "";
+    el.codeUse.open = false;
+    el.codeUse.hidden = true;  // the "returned" line in the chat says the rest
+    el.message.focus();
+  }
+
+  function codeRefused(message) {
+    var asked = codeWaiting === "ask";
+    codeWaiting = null;
+    el.codeAsk.disabled = false;
+    if (asked) {
+      el.codeAskError.textContent = message;
+      return;
+    }
+    el.codeUse.open = true;
+    el.codeError.textContent = message;
+    el.codeInput.focus();
+  }
+
+  el.codeAsk.addEventListener("click", askForCode);
+  el.codeDone.addEventListener("click", hideCode);
+  el.codeForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var code = el.codeInput.value.trim();
+    if (code) useCode(code);
+  });
+  document.getElementById("intro-code-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    startChat();
+  });
+
   /* ---------- the connection ---------- */
 
   function onFrame(frame) {
@@ -292,6 +400,13 @@
         show("chat");
         applyStatus(frame.status, frame.position);
         flushOutbox();
+        if (introCode) {
+          // The code from the start screen goes now; a refusal shows at the chat's own
+          // code field, with what was typed, to correct.
+          el.codeInput.value = introCode;
+          introCode = "";
+          useCode(el.codeInput.value);
+        }
         break;
       case "history":
         if (welcomed) frame.messages.forEach(addMessage);
@@ -321,6 +436,12 @@
         window.clearTimeout(typingTimer);
         typingTimer = window.setTimeout(function () { el.typing.textContent = ""; }, 5000);
         break;
+      case "return_code":
+        showCode(frame.code);
+        break;
+      case "return_code_accepted":
+        codeAccepted();
+        break;
       case "error":
         onError(frame);
         break;
@@ -328,6 +449,12 @@
   }
 
   function onError(frame) {
+    if (frame.code === "return_code_invalid" || (codeWaiting && !frame.client_id && frame.code !== "flood")) {
+      // The answer to the return-code frame that is waiting (only a send's error names a
+      // client_id).
+      codeRefused(frame.message);
+      return;
+    }
     if (frame.code === "rate_limited") {
       // Nothing is lost: the message stays in the outbox and goes again after the pause
       // (or, before the chat was bound, the start or resume goes again).
@@ -368,6 +495,8 @@
       frame: onFrame,
       close: function (code) {
         welcomed = false;
+        // An answer to a return-code frame cannot come any more: ask again after reconnecting.
+        if (codeWaiting) codeRefused(T.codeNotNow);
         if (!el.chat.hidden) setStatus(code === 4429 ? T.flood : T.reconnecting);
       },
     });
@@ -376,6 +505,10 @@
 
   function startChat() {
     el.introNotice.textContent = "";
+    introCode = el.introCodeInput.value.trim();
+    el.introCodeInput.value = "";
+    el.introCode.open = false;
+    resetCodeForms();
     starting = true;
     state = null;
     shown = {};
