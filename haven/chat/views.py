@@ -94,6 +94,8 @@ def _visitor_texts() -> dict[str, str]:
         "notFound": _("This chat can no longer be found. You can start a new chat."),
         "tooLong": _("Your message is too long. Make it shorter, or send it in parts."),
         "flood": _("Too many messages at once. Wait a moment. The chat will continue by itself."),
+        "returned": _("Good that you are back. The counsellor can see that you chatted before."),
+        "codeNotNow": _("That did not work just now. Try again in a moment."),
     }
 
 
@@ -129,4 +131,11 @@ def _console_texts() -> dict[str, str]:
             "a new chat for a day. The visitor only sees that the chat has ended."
         ),
         "readOnly": _("You are reading along. Only the counsellor of this conversation writes."),
+        "coding": _("Coding"),
+        "codingCount": _("Coding: %(count)s still to code"),
+        "codeConversation": _("Code conversation %(short)s"),
+        "returned": _("Returning visitor: the earlier coded record is on the coding page."),
+        "returnedWaiting": _(
+            "Returning visitor: accept the conversation to see the earlier coded record."
+        ),
     }

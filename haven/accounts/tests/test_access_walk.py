@@ -29,6 +29,17 @@ OK, LOGIN, TWO_FACTOR, FORBIDDEN, ADMIN_LOGIN, NOT_ALLOWED = (
     "405",
 )
 
+# Counsellors (their own conversation) and supervisors; nobody else learns it exists.
+CONSOLE_ONLY = {
+    "anonymous": LOGIN,
+    "counsellor": OK,
+    "supervisor": OK,
+    "analyst": "404",
+    "administrator": "404",
+    "no-2fa": TWO_FACTOR,
+}
+POST_ONLY = {**dict.fromkeys(ROLES, NOT_ALLOWED), "anonymous": LOGIN, "no-2fa": TWO_FACTOR}
+
 # path -> expected outcome per role, for GET. "no-2fa" is a counsellor whose session has
 # not passed the second factor.
 HTTP_TABLE: dict[str, dict[str, str]] = {
@@ -80,6 +91,18 @@ HTTP_TABLE: dict[str, dict[str, str]] = {
         "administrator": "404",  # transcripts are not in the admin site at all
         "no-2fa": TWO_FACTOR,
     },
+    # Coding (haven/cases/urls.py). Paths with <...> are tried with the objects of the
+    # `objects` fixture: a conversation "cora" (the counsellor) counselled and coded, its
+    # case, and a hold on its transcript.
+    "/console/cases/": CONSOLE_ONLY,
+    "/console/cases/count/": CONSOLE_ONLY,
+    "/console/cases/conversation/<uuid:conversation_id>/": CONSOLE_ONLY,
+    "/console/cases/conversation/<uuid:conversation_id>/draft/": POST_ONLY,
+    "/console/cases/conversation/<uuid:conversation_id>/hold/": POST_ONLY,
+    "/console/cases/hold/<int:hold_id>/release/": POST_ONLY,
+    "/console/cases/<uuid:case_id>/": CONSOLE_ONLY,
+    "/console/cases/export/": {**CONSOLE_ONLY, "counsellor": "404", "analyst": OK},
+    "/console/cases/import/": {**CONSOLE_ONLY, "counsellor": "404"},
 }
 
 SOCKET_TABLE: dict[str, dict[str, bool]] = {
@@ -154,11 +177,43 @@ def _outcome(response: Any) -> str:
     return str(response.status_code)
 
 
+@pytest.fixture
+def objects(people: dict[str, Any]) -> dict[str, str]:
+    """What the paths with parameters are tried with (see HTTP_TABLE)."""
+    from haven.cases.services import conversation_code
+    from haven.chat import services as chat_services
+
+    conversation, _token = chat_services.conversation_start(language="nl")
+    chat_services.conversation_accept(
+        conversation_id=conversation.id, counsellor=people["counsellor"]
+    )
+    chat_services.conversation_end(conversation_id=conversation.id, party="visitor")
+    case = conversation_code(
+        actor=people["counsellor"], conversation_id=conversation.id, answers={}
+    )
+    hold = chat_services.transcript_hold_place(
+        actor=people["counsellor"], conversation_id=conversation.id, reason="synthetic"
+    )
+    return {
+        "<uuid:conversation_id>": str(conversation.id),
+        "<uuid:case_id>": str(case.id),
+        "<int:hold_id>": str(hold.id),
+    }
+
+
+def _concrete(path: str, objects: dict[str, str]) -> str:
+    for placeholder, value in objects.items():
+        path = path.replace(placeholder, value)
+    return path
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", ROLES)
-def test_every_page_answers_each_role_as_specified(role: str, people: dict[str, Any]) -> None:
+def test_every_page_answers_each_role_as_specified(
+    role: str, people: dict[str, Any], objects: dict[str, str]
+) -> None:
     client = _client_for(role, people)
-    outcomes = {path: _outcome(client.get(path)) for path in HTTP_TABLE}
+    outcomes = {path: _outcome(client.get(_concrete(path, objects))) for path in HTTP_TABLE}
     expected = {path: row[role] for path, row in HTTP_TABLE.items()}
     assert outcomes == expected
 

@@ -28,7 +28,13 @@
     message: document.getElementById("console-message"),
     error: document.getElementById("console-error"),
     alert: document.getElementById("console-alert"),
+    code: document.getElementById("code-current"),
+    codingLink: document.getElementById("coding-link"),
+    codingCount: document.getElementById("coding-count"),
   };
+  // The coding page's address, with a placeholder where a conversation's id goes.
+  var CODING_URL = el.code.getAttribute("data-url");
+  var NO_ID = "00000000-0000-0000-0000-000000000000";
 
   // id -> {id, status, mine, startedAt, lastSeq, messages: {seq: message}, unread, outbox: [], endedBy, draft}
   var conversations = {};
@@ -50,6 +56,15 @@
   }
 
   function shortId(id) { return id.slice(0, 6); }
+
+  function codingUrl(id) { return CODING_URL.replace(NO_ID, id); }
+
+  // Whether this page may open the conversation's coding page: its own counsellor, or a
+  // supervisor (who sees every live conversation), once somebody has accepted it.
+  function codable(c) {
+    var accepted = c.status === "active" || c.status === "ended" || c.status === "taken";
+    return accepted && (c.mine || live !== null);
+  }
 
   function say(text) {
     el.alert.textContent = text;
@@ -166,6 +181,20 @@
 
   function messageItem(c, message) {
     var li = document.createElement("li");
+    if (message.sender === "system" && message.kind === "returned") {
+      li.className = "msg system returned";
+      if (codable(c)) {
+        var link = document.createElement("a");
+        link.href = codingUrl(c.id);
+        link.target = "_blank";
+        link.rel = "noopener";
+        link.textContent = T.returned;
+        li.appendChild(link);
+      } else {
+        li.textContent = T.returnedWaiting;
+      }
+      return li;
+    }
     if (message.sender === "system") {
       li.className = "msg system";
       li.textContent = message.kind === "joined" ? (c.mine ? T.joined : T.joinedColleague)
@@ -209,6 +238,9 @@
     el.conversation.hidden = false;
     el.title.textContent = fmt(T.conversation, { short: shortId(c.id) });
     el.accept.hidden = c.status !== "waiting";
+    el.code.hidden = !codable(c);
+    el.code.href = codingUrl(c.id);
+    el.code.setAttribute("aria-label", fmt(T.codeConversation, { short: shortId(c.id) }));
     el.end.hidden = !((c.mine || live !== null) && c.status === "active");
     el.block.hidden = el.end.hidden;
     el.composer.hidden = !(c.mine && c.status === "active");
@@ -267,7 +299,10 @@
     if (message.sender === "counsellor" && message.client_id) {
       c.outbox = c.outbox.filter(function (e) { return e.client_id !== message.client_id; });
     }
-    if (message.kind === "ended") c.status = "ended";
+    if (message.kind === "ended") {
+      if (c.status !== "ended") countSoon();
+      c.status = "ended";
+    }
     return true;
   }
 
@@ -340,6 +375,7 @@
         break;
       case "state":
         c = conv(frame.conversation);
+        if (frame.status === "ended" && c.status !== "ended") countSoon();
         c.status = frame.status;
         if (frame.ended_by) c.endedBy = frame.ended_by;
         if (frame.status === "taken" && c.id === current) say(T.taken);
@@ -378,6 +414,31 @@
         }
         break;
     }
+  }
+
+  /* ---------- coding ---------- */
+
+  // How many ended conversations wait to be coded, in the header link. Asked again when a
+  // conversation ends and when the counsellor comes back to this tab; never on a timer,
+  // because every request renews the session and an idle console must still expire.
+  function refreshCodingCount() {
+    var url = el.codingLink && el.codingLink.getAttribute("data-count-url");
+    if (!url || !window.fetch) return;
+    window.fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data) return;
+        var count = data.still_to_code;
+        el.codingCount.textContent = count ? String(count) : "";
+        el.codingLink.setAttribute("aria-label", count ? fmt(T.codingCount, { count: count }) : T.coding);
+      })
+      .catch(function () { /* the count is a convenience; the overview has the truth */ });
+  }
+
+  var countTimer = null;
+  function countSoon() {
+    window.clearTimeout(countTimer);
+    countTimer = window.setTimeout(refreshCodingCount, 500);
   }
 
   function resync() {
@@ -435,6 +496,7 @@
 
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden && current) markRead(conv(current));
+    if (!document.hidden) refreshCodingCount();
   });
 
   var socket = new window.HavenSocket("/ws/console/?lang=" + encodeURIComponent(config.language), {
@@ -451,4 +513,5 @@
   socket.open();
   renderQueue();
   renderMine();
+  refreshCodingCount();
 })();
