@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "haven.chat",
     "haven.cases",
     "haven.reports",
+    "haven.estimation",
 ]
 
 MIDDLEWARE = [
@@ -289,6 +290,8 @@ HAVEN_BLOCK_SECONDS = int(os.environ.get("HAVEN_BLOCK_SECONDS", str(24 * 60 * 60
 HAVEN_TRANSCRIPT_RETENTION_DAYS = int(os.environ.get("HAVEN_TRANSCRIPT_RETENTION_DAYS", "30"))
 HAVEN_HOLD_DAYS = int(os.environ.get("HAVEN_HOLD_DAYS", "90"))
 HAVEN_HOLD_MAX_DAYS = int(os.environ.get("HAVEN_HOLD_MAX_DAYS", "365"))
+# Published figures hide counts below this (disclosure control; see docs/reports.md).
+HAVEN_REPORT_THRESHOLD = int(os.environ.get("HAVEN_REPORT_THRESHOLD", "10"))
 # A return code works for this many days after it was given or last used.
 HAVEN_RETURN_CODE_DAYS = int(os.environ.get("HAVEN_RETURN_CODE_DAYS", "365"))
 # Wrong return codes allowed per conversation, and per hashed source per hour.

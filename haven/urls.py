@@ -10,6 +10,9 @@ urlpatterns = [
     # The language lives in the path: / is Dutch, /en/ is English. No language cookie.
     *i18n_patterns(
         path("", chat_views.visitor_home, name="home"),
+        # Under /console/ so that the staff middleware guards these pages too.
+        path("console/cases/", include("haven.cases.urls")),
+        path("console/reports/", include("haven.reports.urls")),
         path("console/", include("haven.chat.urls")),
         prefix_default_language=False,
     ),

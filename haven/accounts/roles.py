@@ -23,7 +23,8 @@ class Role(StrEnum):
 class Action(StrEnum):
     USE_CONSOLE = "use_console"  # the queue, accepting, talking in one's own conversations
     READ_ANY_TRANSCRIPT = "read_any_transcript"  # every live conversation, read-only
-    VIEW_FIGURES = "view_figures"  # aggregate figures and estimates
+    VIEW_FIGURES = "view_figures"  # aggregate figures and estimates, small numbers protected
+    VIEW_CONFIDENTIAL_FIGURES = "view_confidential_figures"  # the internal, exact report
     REVIEW_CASES = "review_cases"  # every coded case: review, correct
     EXPORT_CASES = "export_cases"  # the anonymous coded records as CSV or JSON
     IMPORT_CASES = "import_cases"  # bring coded records in from CSV or JSON
@@ -43,6 +44,7 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.USE_CONSOLE: frozenset({Role.COUNSELLOR, Role.SUPERVISOR}),
     Action.READ_ANY_TRANSCRIPT: frozenset({Role.SUPERVISOR}),
     Action.VIEW_FIGURES: frozenset({Role.ANALYST}),
+    Action.VIEW_CONFIDENTIAL_FIGURES: frozenset({Role.ANALYST}),
     Action.REVIEW_CASES: frozenset({Role.SUPERVISOR}),
     Action.EXPORT_CASES: frozenset({Role.SUPERVISOR, Role.ANALYST}),
     Action.IMPORT_CASES: frozenset({Role.SUPERVISOR}),

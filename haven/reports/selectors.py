@@ -18,7 +18,8 @@ Names of the counts (the contract with haven/reports/figures.py):
 * ``perpetrators:known`` and ``perpetrators:several`` (two or more, by number when known,
   else by kinds of perpetrator);
 * ``platform:<code>`` counted among cases recruited through social media only;
-* ``age:youngest`` and ``age:oldest`` (told ages; ``None`` when none was told).
+* ``age:youngest`` and ``age:oldest`` (told ages; ``None`` when none was told);
+* ``synthetic``: invented cases (``haven demo-data``) among them.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Q, QuerySet
 from haven.cases import codebook
 from haven.cases.codebook import Kind
 from haven.cases.models import Case, CaseContact, many_column
+from haven.reports.figures import Period, Report, build
 
 Counts = dict[str, int | None]
 
@@ -54,7 +56,10 @@ def _parents(*codes: str) -> Q:
 
 def count_expressions() -> dict[str, Any]:
     """Every count as a database aggregate, keyed by its name (see module docstring)."""
-    exprs: dict[str, Any] = {"victims": Count("pk")}
+    exprs: dict[str, Any] = {
+        "victims": Count("pk"),
+        "synthetic": Count("pk", filter=Q(synthetic=True)),
+    }
     for code in sorted(codebook.VICTIM_CONTACT_TYPES):
         exprs[f"contact_type:{code}"] = Count("pk", filter=Q(contact_type=code))
     for question in codebook.QUESTIONS:
@@ -116,3 +121,50 @@ def period_counts(start: dt.date, end: dt.date) -> Counts:
     """All counts for [start, end) in one query."""
     row = victims_in(start, end).aggregate(**count_expressions())
     return {name: (None if value is None else int(value)) for name, value in row.items()}
+
+
+def shift_years(day: dt.date, years: int) -> dt.date:
+    """The same day ``years`` years earlier (29 February becomes 28 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def period_label(start: dt.date, end: dt.date) -> str:
+    """ "2020" for a calendar year, else "2020-03-01/2020-08-31" (ISO 8601, end inclusive):
+    the same in every language."""
+    if start.month == start.day == 1 and end == start.replace(year=start.year + 1):
+        return str(start.year)
+    return f"{start.isoformat()}/{(end - dt.timedelta(days=1)).isoformat()}"
+
+
+def report_periods(start: dt.date, end: dt.date, *, history: int = 3) -> list[Period]:
+    """The counts for [start, end) and for the same span 1..``history`` years earlier,
+    newest first: ``history + 1`` queries, one per period."""
+    periods = []
+    for back in range(history + 1):
+        s, e = shift_years(start, back), shift_years(end, back)
+        periods.append(Period(period_label(s, e), s, e, period_counts(s, e)))
+    return periods
+
+
+def yearly_report(
+    *,
+    start: dt.date,
+    end: dt.date,
+    public: bool,
+    threshold: int,
+    history: int = 3,
+    generated_at: dt.datetime | None = None,
+) -> Report:
+    """The report for [start, end) with up to ``history`` earlier years beside it."""
+    current, *earlier = report_periods(start, end, history=history)
+    return build(
+        current,
+        earlier,
+        public=public,
+        threshold=threshold,
+        synthetic=int(current.counts.get("synthetic") or 0),
+        generated_at=generated_at,
+    )

@@ -1,0 +1,159 @@
+"""The report as a printable PDF (fpdf2, pure Python). Precondition: the context comes from
+:func:`haven.reports.render.context`, already worded in the active language."""
+
+from __future__ import annotations
+
+import io
+import logging
+from pathlib import Path
+from typing import Any
+
+from django.utils.translation import gettext as _
+from fpdf import FPDF
+
+# A font with the en dash, "≥" and accented letters; Debian's fonts-dejavu-core. Without
+# it the PDF falls back to a built-in font and plain Latin-1 punctuation.
+_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+_FONT_BOLD = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+_LATIN1 = str.maketrans(
+    {
+        "\N{EN DASH}": "-",
+        "\N{EM DASH}": "-",
+        "≥": ">=",
+        "≤": "<=",
+        "\N{RIGHT SINGLE QUOTATION MARK}": "'",
+    }
+)
+
+# fpdf2 warns about every <title>/<desc> in an SVG (accessibility markup it cannot use).
+logging.getLogger("fpdf.svg").setLevel(logging.ERROR)
+# fontTools narrates every font subset at INFO: noise in the server log.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
+
+
+class _Document(FPDF):
+    def __init__(self, classification: str) -> None:
+        super().__init__(orientation="portrait", unit="mm", format="A4")
+        self.classification = classification
+        self.unicode = _FONT.exists() and _FONT_BOLD.exists()
+        if self.unicode:
+            self.add_font("haven", "", str(_FONT))
+            self.add_font("haven", "B", str(_FONT_BOLD))
+        self.family = "haven" if self.unicode else "helvetica"
+        self.set_auto_page_break(auto=True, margin=15)
+        self.set_title("Haven")
+
+    def text_of(self, text: object) -> str:
+        value = "" if text is None else str(text)
+        return (
+            value
+            if self.unicode
+            else value.translate(_LATIN1).encode("latin-1", "replace").decode("latin-1")
+        )
+
+    def header(self) -> None:
+        self.set_font(self.family, "B", 8)
+        self.set_text_color(110, 20, 20)
+        self.cell(0, 5, self.text_of(self.classification), align="R")
+        self.ln(6)
+        self.set_text_color(0, 0, 0)
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font(self.family, "", 8)
+        self.cell(0, 5, self.text_of(f"Haven · {self.page_no()}"), align="C")
+
+
+def render_pdf(context: dict[str, Any]) -> bytes:
+    report = context["report"]
+    invented = _("Invented data.") + " " + _("These are not real figures.")
+    classification = (
+        _("Public report. Small numbers are protected.")
+        if report.public
+        else _("CONFIDENTIAL: internal report with exact figures. Do not publish.")
+    )
+    pdf = _Document(classification)
+    t = pdf.text_of
+    pdf.add_page()
+    pdf.set_font(pdf.family, "B", 18)
+    pdf.cell(
+        0,
+        10,
+        t(_("Figures %(period)s") % {"period": report.period_label}),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    pdf.set_font(pdf.family, "", 10)
+    if report.synthetic:
+        pdf.set_text_color(122, 75, 0)
+        pdf.multi_cell(
+            0,
+            5,
+            t(f"{invented} ({report.synthetic})"),
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
+        pdf.set_text_color(0, 0, 0)
+    victims = "-" if report.victims.current is None else str(report.victims.current)
+    youngest = report.youngest if report.youngest is not None else context["youngest_band"]
+    oldest = report.oldest if report.oldest is not None else context["oldest_band"]
+    headline = "    ".join(
+        (
+            f"{_('Victims')}: {victims}",
+            f"{_('Youngest')}: {youngest or '-'}",
+            f"{_('Oldest')}: {oldest or '-'}",
+        )
+    )
+    pdf.multi_cell(
+        0,
+        6,
+        t(headline),
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
+    history = report.history_labels
+    widths = [62, 30, 14, 24, 34] + [14] * len(history)
+    for section in context["sections"]:
+        pdf.ln(3)
+        pdf.set_font(pdf.family, "B", 12)
+        pdf.cell(0, 8, t(section["title"]), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(pdf.family, "B", 7)
+        headers = [_("Figure"), _("Count"), "%", _("95% interval"), _("In words"), *history]
+        for width, header in zip(widths, headers, strict=True):
+            pdf.cell(width, 5, t(header), border="B")
+        pdf.ln()
+        pdf.set_font(pdf.family, "", 7)
+        for row in section["rows"]:
+            if pdf.get_y() > 270:
+                pdf.add_page()
+            if row["withheld"]:
+                cells = [row["label"], row["withheld"], "", "", ""]
+            else:
+                cells = [
+                    row["label"],
+                    f"{row['value'].count} / {row['value'].base}",
+                    row["percent"],
+                    row["interval"],
+                    row["phrase"],
+                ]
+            cells += [past["text"] for past in row["history"]]
+            for width, cell in zip(widths, cells, strict=True):
+                pdf.cell(width, 5, t(cell)[: int(width * 0.9)], border="B")
+            pdf.ln()
+    if context["charts"]:
+        pdf.add_page()
+        pdf.set_font(pdf.family, "B", 12)
+        pdf.cell(0, 8, t(_("Trends")), new_x="LMARGIN", new_y="NEXT")
+        for index, chart in enumerate(context["charts"]):
+            x = 10 if index % 2 == 0 else 108
+            if index % 2 == 0 and index:
+                pdf.set_y(pdf.get_y() + 75)
+            pdf.image(io.BytesIO(chart["svg"].encode("utf-8")), x=x, y=pdf.get_y(), w=92)
+        pdf.set_y(pdf.get_y() + 80)
+    if context["rules"]:
+        pdf.set_font(pdf.family, "B", 10)
+        pdf.cell(0, 6, t(_("Disclosure control")), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(pdf.family, "", 8)
+        for rule in context["rules"]:
+            pdf.multi_cell(0, 4, t(f"- {rule}"), new_x="LMARGIN", new_y="NEXT")
+    return bytes(pdf.output())

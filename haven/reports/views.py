@@ -1,0 +1,99 @@
+"""The reports page for analysts: figures only, never a transcript or a single case."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db.models import Max
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from haven.accounts.permissions import can
+from haven.accounts.roles import Action
+from haven.audit.services import audit_record
+from haven.cases.models import CaseContact
+from haven.chat.views import _other_language
+from haven.core import clock
+from haven.reports import render as report_render
+from haven.reports.forms import ReportForm
+from haven.reports.selectors import yearly_report
+
+DOWNLOADS = {
+    "pdf": ("application/pdf", "pdf"),
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "json": ("application/json", "json"),
+    "html": ("text/html; charset=utf-8", "html"),
+}
+
+
+def _latest_year() -> int:
+    """The most recent year with a contact, so the page opens on figures, not on nothing."""
+    latest = CaseContact.objects.aggregate(latest=Max("on"))["latest"]
+    return latest.year if latest is not None else clock.now().year - 1
+
+
+@login_required
+@require_GET
+def report_page(request: HttpRequest) -> HttpResponse:
+    """Analysts choose a year or period and see the report, or download it. Those who may
+    see only the public version get it whatever they ask for."""
+    if not can(request.user, Action.VIEW_FIGURES):
+        raise Http404
+    confidential_allowed = can(request.user, Action.VIEW_CONFIDENTIAL_FIGURES)
+    data = request.GET.copy()
+    if not any(data.get(key) for key in ("year", "start", "end")):
+        data["year"] = str(_latest_year())
+    form = ReportForm(data, confidential_allowed=confidential_allowed)
+    context: dict[str, object] = {"form": form, "other_language": _other_language(request)}
+    if form.is_valid():
+        public = bool(form.cleaned_data["public"])
+        report = yearly_report(
+            start=form.cleaned_data["period_start"],
+            end=form.cleaned_data["period_end"],
+            public=public,
+            threshold=settings.HAVEN_REPORT_THRESHOLD,
+            generated_at=clock.now(),
+        )
+        fmt = request.GET.get("format", "")
+        if fmt in DOWNLOADS:
+            return _download(request, report, fmt)
+        query = {k: v for k, v in form.data.items() if k != "format" and v}
+        context.update(report_render.context(report))
+        context["query"] = urlencode(query)
+        context["downloads"] = [
+            ("pdf", "PDF"),
+            ("csv", "CSV"),
+            ("json", "JSON"),
+            ("html", _("web page")),
+        ]
+    return render(request, "reports/page.html", context)
+
+
+def _download(request: HttpRequest, report: report_render.Report, fmt: str) -> HttpResponse:
+    content_type, extension = DOWNLOADS[fmt]
+    if fmt == "pdf":
+        body: str | bytes = report_render.to_pdf(report)
+    elif fmt == "csv":
+        body = report_render.to_csv(report)
+    elif fmt == "json":
+        body = report_render.to_json(report)
+    else:
+        body = report_render.to_html(report)
+    audit_record(
+        actor=request.user,
+        action="report.export",
+        target_type="report",
+        detail={
+            "period": report.period_label,
+            "format": fmt,
+            "classification": "public" if report.public else "confidential",
+        },
+    )
+    kind = "public" if report.public else "confidential"
+    filename = f"haven-figures-{report.period_label.replace('/', '_')}-{kind}.{extension}"
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
