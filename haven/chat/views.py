@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import translate_url
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
@@ -55,7 +55,11 @@ def console_home(request: HttpRequest) -> HttpResponse:
     """The console, for counsellors and supervisors (the staff middleware has already made
     sure the session passed the second factor)."""
     if not can(request.user, Action.USE_CONSOLE):
-        return render(request, "chat/console_forbidden.html", status=403)
+        # Analysts have no console: their work starts on the figures page.
+        if can(request.user, Action.VIEW_FIGURES):
+            return redirect("reports:page")
+        context = {"can_export": can(request.user, Action.EXPORT_CASES)}
+        return render(request, "chat/console_forbidden.html", context, status=403)
     context = {
         "other_language": _other_language(request),
         "client_config": {

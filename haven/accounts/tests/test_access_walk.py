@@ -50,7 +50,8 @@ HTTP_TABLE: dict[str, dict[str, str]] = {
         "anonymous": LOGIN,
         "counsellor": OK,
         "supervisor": OK,
-        "analyst": FORBIDDEN,
+        # An analyst has no console and is sent on to the figures.
+        "analyst": "302",
         "administrator": FORBIDDEN,
         "no-2fa": TWO_FACTOR,
     },
@@ -58,7 +59,8 @@ HTTP_TABLE: dict[str, dict[str, str]] = {
         "anonymous": LOGIN,
         "counsellor": OK,
         "supervisor": OK,
-        "analyst": FORBIDDEN,
+        # An analyst has no console and is sent on to the figures.
+        "analyst": "302",
         "administrator": FORBIDDEN,
         "no-2fa": TWO_FACTOR,
     },

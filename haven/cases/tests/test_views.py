@@ -180,11 +180,13 @@ def test_case_page_editable_for_supervisors_read_only_for_its_counsellor(
 
 
 def test_analyst_is_shown_the_way_to_the_export(people: dict[str, Any]) -> None:
-    """An analyst cannot use the console, but its page links to the export, which opens."""
+    """An analyst has no console: it sends them to the figures, whose page links to the
+    export, which opens."""
     client = signed_in(people["analyst"])
     response = client.get("/en/console/")
-    assert response.status_code == 403
-    assert 'href="/en/console/cases/export/"' in response.content.decode()
+    assert response.status_code == 302
+    assert response["Location"] == "/en/console/reports/"
+    assert 'href="/en/console/cases/export/"' in client.get("/en/console/reports/").content.decode()
     assert client.get("/en/console/cases/export/").status_code == 200
 
 

@@ -76,9 +76,19 @@ def test_console_for_a_counsellor(client: Client, counsellor) -> None:  # type: 
 
 
 def test_console_refuses_a_user_who_is_not_a_counsellor(client: Client, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """An administrator without a counselling role gets a calm refusal, not the console."""
+    administrator = make_staff("ada", "administrator")
+    sign_in_fully(client, administrator)
+    assert client.get("/console/").status_code == 403
+
+
+def test_console_sends_an_analyst_to_the_figures(client: Client, make_staff) -> None:  # type: ignore[no-untyped-def]
+    """An analyst has no console; their work starts on the figures page."""
     analyst = make_staff("ada", "analyst")
     sign_in_fully(client, analyst)
-    assert client.get("/console/").status_code == 403
+    response = client.get("/console/")
+    assert response.status_code == 302
+    assert response["Location"] == "/console/reports/"
 
 
 def test_login_with_the_form(client: Client, counsellor) -> None:  # type: ignore[no-untyped-def]
