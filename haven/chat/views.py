@@ -58,8 +58,8 @@ def console_home(request: HttpRequest) -> HttpResponse:
         # Analysts have no console: their work starts on the figures page.
         if can(request.user, Action.VIEW_FIGURES):
             return redirect("reports:page")
-        context = {"can_export": can(request.user, Action.EXPORT_CASES)}
-        return render(request, "chat/console_forbidden.html", context, status=403)
+        refusal = {"can_export": can(request.user, Action.EXPORT_CASES)}
+        return render(request, "chat/console_forbidden.html", refusal, status=403)
     context = {
         "other_language": _other_language(request),
         "client_config": {
