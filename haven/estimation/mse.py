@@ -27,8 +27,8 @@ from scipy.stats import norm
 from threadpoolctl import threadpool_limits
 
 from haven.estimation import bootstrap as boot
-from haven.estimation.messages import Message, gettext_noop
 from haven.estimation.loglinear import describe, term_name
+from haven.estimation.messages import Message, gettext_noop
 from haven.estimation.selection import (
     AIC,
     BIC,

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import poisson
 
-from haven.estimation.messages import Message
 from haven.estimation.loglinear import (
     Design,
     Fit,
@@ -29,6 +28,7 @@ from haven.estimation.loglinear import (
     on_all,
     refusal,
 )
+from haven.estimation.messages import Message
 
 STEPWISE = "stepwise"
 AIC = "aic"
