@@ -13,6 +13,7 @@ urlpatterns = [
         # Under /console/ so that the staff middleware guards these pages too.
         path("console/cases/", include("haven.cases.urls")),
         path("console/reports/", include("haven.reports.urls")),
+        path("console/estimates/", include("haven.estimation.urls")),
         path("console/", include("haven.chat.urls")),
         prefix_default_language=False,
     ),

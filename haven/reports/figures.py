@@ -11,8 +11,11 @@ Bases. Every share says what it is taken over:
 * questions with an "unknown" answer (gender, first disclosure, still exploited,
   sextortion, recruitment): the victims whose answer is known; the unknowns are reported
   and the base says how many were left out. In public output, when the number of unknowns
-  is too small to publish, they stay in the base (else base and total would give it away),
-  and the base says so;
+  may not be published (too small, or hidden by secondary suppression), they stay in the
+  base (else base and total would give it away), and the base says so;
+* the same for the other bases that leave out an unknown: the platform (of victims
+  recruited through social media), the duration (of victims with both parents involved),
+  and who the perpetrators are (for "more than one perpetrator");
 * questions with several answers (forms, perpetrators, referrals): all victims;
 * the rest as named (minors, victims with a parent involved, …).
 
@@ -59,20 +62,34 @@ class Base:
 VICTIMS = Base("victims", _("of %(base)s victims"), "victims")
 MINORS = Base("minors", _("of %(base)s minors"), "age:minor")
 PARENTS = Base("parents", _("of %(base)s victims with a (step)parent involved"), "parents:any")
+# The bases below leave out a group whose answer is unknown. Were that group small, the
+# base would give it away by subtraction from a published total (the victims with both
+# parents involved, the victims, those recruited through social media); so, like the
+# unknown answers of a question, it is then kept in the base in public output.
 BOTH_PARENTS = Base(
     "both_parents",
     _("of %(base)s victims with both parents involved and a known duration"),
-    "parents:both:duration:known",
+    "parents:both",
+    unknown="parents:both:duration:unknown",
+    label_with_unknown_kept=_(
+        "of %(base)s victims with both parents involved (unknown duration included)"
+    ),
 )
 PERPETRATORS_KNOWN = Base(
     "perpetrators_known",
     _("of %(base)s victims of whom the perpetrators are known"),
-    "perpetrators:known",
+    "victims",
+    unknown="perpetrators:not_known",
+    label_with_unknown_kept=_("of %(base)s victims (unknown answers included)"),
 )
 SOCIAL = Base(
     "social_media",
     _("of %(base)s victims recruited through social media whose platform is known"),
-    "platform:known",
+    "recruitment:social_media",
+    unknown="platform:unknown",
+    label_with_unknown_kept=_(
+        "of %(base)s victims recruited through social media (unknown platform included)"
+    ),
 )
 
 
@@ -300,6 +317,7 @@ def derived(counts: Counts) -> dict[str, int | None]:
         "parents:both:duration:5_plus"
     )
     out["platform:known"] = n("recruitment:social_media") - n("platform:unknown")
+    out["perpetrators:not_known"] = n("victims") - n("perpetrators:known")
     out["age:16_17"] = n("age:minor") - n("age:up_to_15")
     return out
 
@@ -368,6 +386,10 @@ class Report:
     synthetic: int  # invented cases among the counted ones
     history_labels: list[str]
     generated_at: dt.datetime | None = None
+    # The multiple systems estimate attached to a calendar year's report (the entry of
+    # haven.estimation.selectors.report_estimate), set by the page and the command; not
+    # computed here, so the report's queries stay as they are.
+    estimate: dict[str, Any] | None = None
 
     @property
     def confidential(self) -> bool:
@@ -433,8 +455,13 @@ def _value(
     threshold = protected.threshold
     kept = False
     if spec.base.unknown:
-        if threshold is not None and 0 < unknown < threshold:
-            kept = True  # too few unknowns to publish: they stay in the base
+        # Unknowns that may not be published stay in the base, else base and total would
+        # give them away: too few of them, or hidden so that another hidden count of their
+        # table cannot be worked out (secondary suppression).
+        if threshold is not None and (
+            0 < unknown < threshold or spec.base.unknown in protected.hidden
+        ):
+            kept = True
         else:
             base -= unknown
     label = spec.base.label_with_unknown_kept if kept else spec.base.label
@@ -448,8 +475,9 @@ def _value(
             count, base, threshold=threshold, count_hidden=hidden or base_hidden
         )
         withheld = None if reason is None else str(reason)
+    left_out = unknown if spec.base.unknown and not kept else None
     if withheld == "no_data":
-        return Value(period.label, count, base, None, None, None, withheld), None, label
+        return Value(period.label, count, base, None, None, None, withheld, left_out), None, label
     if withheld is not None:
         # Public and withheld: neither count nor base is given, as together they would
         # give back what is protected (the share, or the small rest of the base).
@@ -464,7 +492,7 @@ def _value(
         None if low is None else 100 * low,
         None if high is None else 100 * high,
         None,
-        unknown if spec.base.unknown and not kept else None,
+        left_out,
         kept,
     )
     return value, phrases.phrase_for(count, base), label

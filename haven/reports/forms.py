@@ -6,21 +6,30 @@ import datetime as dt
 from typing import Any
 
 from django import forms
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from haven.core import clock
 
 FIRST_YEAR = 2000
+# The first day a period may start on; the last is the end of this year. Both keep the
+# earlier years of the comparison (three back by default) within the calendar.
+FIRST_DAY = dt.date(FIRST_YEAR, 1, 1)
 
 
 class ReportForm(forms.Form):
     year = forms.IntegerField(label=_("Year"), required=False, min_value=FIRST_YEAR)
     start = forms.DateField(
-        label=_("Or from"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Or from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[MinValueValidator(FIRST_DAY)],
     )
     end = forms.DateField(
-        label=_("to (inclusive)"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("to (inclusive)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        validators=[MinValueValidator(FIRST_DAY)],
     )
     public = forms.BooleanField(label=_("Public version (small numbers protected)"), required=False)
 
@@ -30,6 +39,9 @@ class ReportForm(forms.Form):
         # The latest year allowed is this year; set per form, as the clock moves on.
         self.fields["year"].validators.append(MaxValueValidator(clock.now().year))
         self.fields["year"].widget.attrs["max"] = clock.now().year
+        last_day = dt.date(clock.now().year, 12, 31)
+        for name in ("start", "end"):
+            self.fields[name].validators.append(MaxValueValidator(last_day))
         if not confidential_allowed:
             self.fields["public"].disabled = True
             self.fields["public"].initial = True

@@ -25,6 +25,9 @@ _LATIN1 = str.maketrans(
     }
 )
 
+# What an earlier year's withheld share shows in its narrow column.
+_SMALL = "\N{EN DASH}"
+
 # fpdf2 warns about every <title>/<desc> in an SVG (accessibility markup it cannot use).
 logging.getLogger("fpdf.svg").setLevel(logging.ERROR)
 # fontTools narrates every font subset at INFO: noise in the server log.
@@ -111,35 +114,79 @@ def render_pdf(context: dict[str, Any]) -> bytes:
         new_x="LMARGIN",
         new_y="NEXT",
     )
+    estimate = context.get("estimate")
+    if estimate:
+        pdf.ln(2)
+        pdf.set_font(pdf.family, "B", 12)
+        title = _("Estimate of all victims, seen and unseen")
+        pdf.cell(0, 8, t(title), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(pdf.family, "", 9)
+        lines = [estimate["summary"], estimate["model"], *(f"- {w}" for w in estimate["warnings"])]
+        for line in [*lines, estimate["source"]]:
+            pdf.multi_cell(0, 4.5, t(line), new_x="LMARGIN", new_y="NEXT")
     history = report.history_labels
-    widths = [62, 30, 14, 24, 34] + [14] * len(history)
+    # Column widths in mm within the 190 mm between the margins: the label takes what the
+    # others leave, and long texts wrap within their cell instead of running into the next.
+    fixed = [20, 11, 20, 30] + [12] * len(history) + [20]
+    widths = [pdf.epw - sum(fixed), *fixed]
+    headers = [
+        _("Figure"),
+        _("Count"),
+        "%",
+        _("95% interval"),
+        _("In words"),
+        *history,
+        f"{_('Change')} ({_('pt')})",
+    ]
     for section in context["sections"]:
         pdf.ln(3)
         pdf.set_font(pdf.family, "B", 12)
         pdf.cell(0, 8, t(section["title"]), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font(pdf.family, "B", 7)
-        headers = [_("Figure"), _("Count"), "%", _("95% interval"), _("In words"), *history]
-        for width, header in zip(widths, headers, strict=True):
-            pdf.cell(width, 5, t(header), border="B")
-        pdf.ln()
         pdf.set_font(pdf.family, "", 7)
-        for row in section["rows"]:
-            if pdf.get_y() > 270:
-                pdf.add_page()
-            if row["withheld"]:
-                cells = [row["label"], row["withheld"], "", "", ""]
-            else:
-                cells = [
-                    row["label"],
-                    f"{row['value'].count} / {row['value'].base}",
-                    row["percent"],
-                    row["interval"],
-                    row["phrase"],
+        with pdf.table(
+            col_widths=widths,
+            width=pdf.epw,
+            text_align="LEFT",
+            line_height=3.6,
+            borders_layout="HORIZONTAL_LINES",
+            padding=(0.6, 1),
+        ) as table:
+            heading = table.row()
+            for header in headers:
+                heading.cell(t(header))
+            for row in section["rows"]:
+                if row["withheld"]:
+                    cells = [row["label"], row["withheld"], "", "", ""]
+                else:
+                    cells = [
+                        row["label"],
+                        f"{row['value'].count} / {row['value'].base}",
+                        row["percent"],
+                        row["interval"],
+                        row["phrase"],
+                    ]
+                # A withheld earlier year is a dash (explained below the tables): the words
+                # would not fit the narrow column.
+                cells += [
+                    _SMALL if past["withheld"] not in (None, "no_data") else past["text"]
+                    for past in row["history"]
                 ]
-            cells += [past["text"] for past in row["history"]]
-            for width, cell in zip(widths, cells, strict=True):
-                pdf.cell(width, 5, t(cell)[: int(width * 0.9)], border="B")
-            pdf.ln()
+                change = ""
+                if row["change"]:
+                    change = row["change_points"]
+                    if row["change"]["significant"]:
+                        change += " *"
+                cells.append(change)
+                line = table.row()
+                for cell in cells:
+                    line.cell(t(cell))
+    if history:
+        pdf.set_font(pdf.family, "", 7)
+        for note in (
+            f"{_SMALL} {_('not published (small numbers)')}",
+            "* " + _("larger than chance would give (p < 0.05)"),
+        ):
+            pdf.multi_cell(0, 4, t(note), new_x="LMARGIN", new_y="NEXT")
     if context["charts"]:
         pdf.add_page()
         pdf.set_font(pdf.family, "B", 12)

@@ -8,13 +8,15 @@ English. The JSON format is documented in docs/reports.md.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from typing import Any
 
 from django.template.loader import render_to_string
-from django.utils import formats, translation
+from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from haven.cases import codebook
 from haven.reports import charts, figures
@@ -126,6 +128,7 @@ def as_dict(report: Report) -> dict[str, Any]:
             }
             for section in report.sections
         ],
+        "estimate": report.estimate,
     }
 
 
@@ -208,6 +211,8 @@ def to_csv(report: Report) -> str:
                         _blank(change.get("significant")) if index == 0 else "",
                     ]
                 )
+    for row in _estimate_rows(report):
+        writer.writerow(row)
     return out.getvalue()
 
 
@@ -279,6 +284,7 @@ def context(report: Report) -> dict[str, Any]:
                     "history": [
                         {
                             "label": v.label,
+                            "withheld": v.withheld,
                             "text": _withheld_text(v.withheld)
                             if v.withheld
                             else f"{_number(v.percent or 0)}%",
@@ -304,6 +310,7 @@ def context(report: Report) -> dict[str, Any]:
         "oldest_band": None
         if report.oldest_band is None
         else _(band.option(report.oldest_band).label),
+        "estimate": _estimate_context(report.estimate),
     }
 
 
@@ -317,3 +324,105 @@ def to_pdf(report: Report) -> bytes:
     from haven.reports.pdf import render_pdf
 
     return render_pdf(context(report))
+
+
+# --- the attached multiple systems estimate (haven/estimation; docs/reports.md) ---------------
+
+
+def _whole(value: float) -> str:
+    return formats.number_format(round(value), 0, force_grouping=True)
+
+
+def _interval_label(entry: dict[str, Any]) -> str:
+    """English source of the interval's name, with %(level)s."""
+    if entry["interval"]["kind"] == "bca":
+        return gettext_noop("%(level)s%% BCa bootstrap interval")
+    return gettext_noop("%(level)s%% interval from the model")
+
+
+def _estimate_rows(report: Report) -> list[list[Any]]:
+    """CSV rows of the attached estimate (section "estimate"), both languages."""
+    entry = report.estimate
+    if entry is None:
+        return []
+    interval = entry["interval"]
+    level = round(interval["level"] * 100)
+    low, high = round(interval["lower"]), round(interval["upper"])
+
+    def row(key: str, label: dict[str, str], **cells: Any) -> list[Any]:
+        phrase = cells.get("phrase") or {}
+        return [
+            "estimate", key, label["nl"], label["en"], report.period_label,
+            cells.get("count", ""), "", cells.get("percent", ""),
+            cells.get("low", ""), cells.get("high", ""),
+            phrase.get("nl", ""), phrase.get("en", ""), "", "", "", "",
+        ]  # fmt: skip
+
+    title = {"nl": entry["title"], "en": entry["title"]}
+    rows = [
+        row("estimate:title", _both(gettext_noop("Estimate")), phrase=title),
+        row(
+            "estimate:total",
+            _both(gettext_noop("Estimated victims, seen and unseen")),
+            count=round(entry["total"]),
+            low=low,
+            high=high,
+            phrase=entry["seen_sentence"],
+        ),
+        row(
+            "estimate:unseen",
+            _both(gettext_noop("Estimated victims on no register")),
+            count=round(entry["unseen"]),
+        ),
+        row(
+            "estimate:share_seen",
+            _both(gettext_noop("Share seen on a register")),
+            percent=round(100 * entry["share_seen"], 2),
+            phrase=entry["seen_sentence"],
+        ),
+        row("estimate:interval", _both(_interval_label(entry), level=level), low=low, high=high),
+        row("estimate:model", _both(gettext_noop("Model")), phrase=entry["model"]),
+    ]
+    for warning in entry["warnings"]:
+        rows.append(
+            row(
+                f"estimate:warning:{warning['code']}",
+                _both(gettext_noop("Warning")),
+                phrase=warning,
+            )
+        )
+    return rows
+
+
+def _estimate_context(entry: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The attached estimate worded in the active language, for the page and the PDF."""
+    if entry is None:
+        return None
+    language = "nl" if (translation.get_language() or "nl").startswith("nl") else "en"
+    interval = entry["interval"]
+    created = dt.datetime.fromisoformat(entry["created_at"])
+    seen = entry["seen_sentence"][language]
+    summary = _(
+        "An estimated %(total)s victims in all (%(interval_label)s: %(interval)s), of whom "
+        "about %(unseen)s are on no register."
+    ) % {
+        "total": _whole(entry["total"]),
+        "interval_label": _(_interval_label(entry)) % {"level": round(interval["level"] * 100)},
+        "interval": f"{_whole(interval['lower'])}\N{EN DASH}{_whole(interval['upper'])}",
+        "unseen": _whole(entry["unseen"]),
+    }
+    return {
+        "total": _whole(entry["total"]),
+        "summary": f"{summary} {seen[:1].upper()}{seen[1:]}.",
+        "model": _("Model: %(model)s.") % {"model": entry["model"][language]},
+        "warnings": [warning[language] for warning in entry["warnings"]],
+        "source": _(
+            "Multiple systems estimation from how often the same victims appear on several "
+            "registers, not from this report's counts (“%(title)s”, %(date)s). The "
+            "method and its limits: docs/estimation.md."
+        )
+        % {
+            "title": entry["title"],
+            "date": formats.date_format(timezone.localtime(created), "DATE_FORMAT"),
+        },
+    }

@@ -17,6 +17,7 @@ from haven.audit.services import audit_record
 from haven.cases.models import CaseContact
 from haven.chat.views import _other_language
 from haven.core import clock
+from haven.estimation.selectors import report_estimate
 from haven.reports import render as report_render
 from haven.reports.forms import ReportForm
 from haven.reports.selectors import yearly_report
@@ -57,6 +58,8 @@ def report_page(request: HttpRequest) -> HttpResponse:
             threshold=settings.HAVEN_REPORT_THRESHOLD,
             generated_at=clock.now(),
         )
+        # A calendar year's report shows the estimate attached to that year, if any.
+        report.estimate = report_estimate(start=report.start, end=report.end)
         fmt = request.GET.get("format", "")
         if fmt in DOWNLOADS:
             return _download(request, report, fmt)

@@ -105,6 +105,28 @@ HTTP_TABLE: dict[str, dict[str, str]] = {
     "/console/cases/<uuid:case_id>/": CONSOLE_ONLY,
     "/console/cases/export/": {**CONSOLE_ONLY, "counsellor": "404", "analyst": OK},
     "/console/cases/import/": {**CONSOLE_ONLY, "counsellor": "404"},
+    # The figures (haven/reports/urls.py): analysts only; downloads go through the same page.
+    "/console/reports/": {
+        **dict.fromkeys(ROLES, "404"),
+        "anonymous": LOGIN,
+        "analyst": OK,
+        "no-2fa": TWO_FACTOR,
+    },
+    # Estimates (haven/estimation/urls.py): analysts only, as the figures. Paths with
+    # <uuid:estimate_id> are tried with an estimate the analyst saved.
+    "/console/estimates/": {
+        **dict.fromkeys(ROLES, "404"),
+        "anonymous": LOGIN,
+        "analyst": OK,
+        "no-2fa": TWO_FACTOR,
+    },
+    "/console/estimates/<uuid:estimate_id>/": {
+        **dict.fromkeys(ROLES, "404"),
+        "anonymous": LOGIN,
+        "analyst": OK,
+        "no-2fa": TWO_FACTOR,
+    },
+    "/console/estimates/<uuid:estimate_id>/delete/": POST_ONLY,
 }
 
 SOCKET_TABLE: dict[str, dict[str, bool]] = {
@@ -184,6 +206,7 @@ def objects(people: dict[str, Any]) -> dict[str, str]:
     """What the paths with parameters are tried with (see HTTP_TABLE)."""
     from haven.cases.services import conversation_code
     from haven.chat import services as chat_services
+    from haven.estimation.services import estimate_create
 
     conversation, _token = chat_services.conversation_start(language="nl")
     chat_services.conversation_accept(
@@ -196,10 +219,15 @@ def objects(people: dict[str, Any]) -> dict[str, str]:
     hold = chat_services.transcript_hold_place(
         actor=people["counsellor"], conversation_id=conversation.id, reason="synthetic"
     )
+    saved = estimate_create(
+        actor=people["analyst"], title="synthetic", year=None, table_csv="a,b,count\n1,0,3\n"
+        "0,1,4\n1,1,2\n", method="stepwise", bootstrap=0, seed=1,
+    )  # fmt: skip
     return {
         "<uuid:conversation_id>": str(conversation.id),
         "<uuid:case_id>": str(case.id),
         "<int:hold_id>": str(hold.id),
+        "<uuid:estimate_id>": str(saved.id),
     }
 
 

@@ -12,7 +12,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import translation
 
 from haven.core import clock
+from haven.estimation.selectors import report_estimate
 from haven.reports import render
+from haven.reports.forms import FIRST_YEAR
 from haven.reports.selectors import yearly_report
 
 
@@ -46,15 +48,22 @@ class Command(BaseCommand):
         year, start, end = options["year"], options["start"], options["end"]
         if year is not None and (start or end):
             raise CommandError("Give --year, or --from and --to, not both.")
+        last_year = clock.now().year
         if year is not None:
+            if not FIRST_YEAR <= year <= last_year:
+                raise CommandError(f"--year must be from {FIRST_YEAR} to {last_year}.")
             start, end = dt.date(year, 1, 1), dt.date(year + 1, 1, 1)
         elif start and end:
             if end < start:
                 raise CommandError("--to is before --from.")
+            if start.year < FIRST_YEAR or end.year > last_year:
+                raise CommandError(f"--from and --to must lie in {FIRST_YEAR} to {last_year}.")
             end = end + dt.timedelta(days=1)
         else:
             raise CommandError("Give --year, or --from and --to.")
-        threshold = options["threshold"] or settings.HAVEN_REPORT_THRESHOLD
+        threshold = options["threshold"]
+        if threshold is None:
+            threshold = settings.HAVEN_REPORT_THRESHOLD
         if threshold < 2:
             raise CommandError("--threshold must be at least 2.")
         if not 0 <= options["history"] <= 20:
@@ -68,6 +77,8 @@ class Command(BaseCommand):
                 history=options["history"],
                 generated_at=clock.now(),
             )
+            # A calendar year's report shows the estimate attached to that year, if any.
+            report.estimate = report_estimate(start=report.start, end=report.end)
             fmt = options["fmt"]
             body: str | bytes
             if fmt == "json":
