@@ -68,6 +68,7 @@ def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpR
             "review": can(user, Action.REVIEW_CASES),
             "export": can(user, Action.EXPORT_CASES),
             "import": can(user, Action.IMPORT_CASES),
+            "figures": can(user, Action.VIEW_FIGURES),
         },
         "other_language": {"code": code, "name": name, "url": translate_url(request.path, code)},
         **context,

@@ -165,6 +165,13 @@
     if (live === null) return;
     el.liveSection.hidden = false;
     el.live.textContent = "";
+    if (!live.length) {
+      var empty = document.createElement("li");
+      empty.className = "empty";
+      empty.textContent = el.live.getAttribute("data-empty") || "";
+      el.live.appendChild(empty);
+      return;
+    }
     live.forEach(function (entry) {
       var li = document.createElement("li");
       var button = document.createElement("button");

@@ -336,7 +336,9 @@
     el.codePhrase.textContent = String(phrase).split("-").join(" ");
     el.codeAskLine.hidden = true;
     el.codeBox.hidden = false;
-    el.codeBoxTitle.focus();
+    // The whole box in sight, not only its title at the bottom of a phone's screen.
+    el.codeBoxTitle.focus({ preventScroll: true });
+    el.codeBox.scrollIntoView({ block: "start" });
   }
 
   function hideCode() {
