@@ -5,7 +5,7 @@ remember and to type on a phone) and is shown to the visitor once. Only a keyed 
 normalised phrase is stored, so neither a copy of the database nor a log holds the phrase,
 and guesses cannot be tested without the server's key.
 
-Strength: four words from a list of 268 give about 5 billion (2**32) phrases. That is
+Strength: four words from a list of 266 give about 5 billion (2**32) phrases. That is
 enough because guesses can only be made online, a few per conversation and per source
 (see services), while a stolen database without the key gives nothing to test against.
 """
@@ -28,7 +28,7 @@ WORDS: tuple[str, ...] = tuple(
     dak das deur dolfijn draak druif duif eend egel eik ezel fiets fluit gans geit gitaar
     haai haan haas hamer hert hoed hond honing huis ijs inkt jas kaars kaas kam kameel
     kanarie kast kat kerk kers kikker kip kiwi klok koe koekje kom konijn kraai krab kreeft
-    kroon kruik kus laars lamp leeuw lepel lijster lucht maan mais mango meer meeuw mier
+    kroon kruik laars lamp leeuw lepel lijster lucht maan mais mango meer meeuw mier
     mol molen mossel muis mus muts neus noot oester olifant oven pad pan panda papegaai
     pauw peer pen pinguin pizza plant pluim pony pop potlood pruim raaf raam regen reiger
     rivier robot roos rups schaap schelp schip sjaal slak sleutel slang sneeuw soep spin
@@ -40,10 +40,15 @@ WORDS: tuple[str, ...] = tuple(
     ketel kever kiezel kist klei knoop koffer kompas koraal korf kous kraan krekel kwal
     ladder lama lantaarn lelie liniaal loep maki mand mantel mees merel motor mug narcis
     net oever orgel otter paard palm parel pet pijl plank plas poema pomp pompoen puzzel
-    radijs ridder riet ring rog sabel sla sok spiegel sprinkhaan staart stempel stier
+    radijs ridder riet ring rog sla sok spiegel sprinkhaan staart stempel stier
     stok stro tak tent tol trom tuin ui vaatdoek veer vijg vink vork vuur wiel wilg
     """.split()  # noqa: SIM905 (a word list reads better as one block of text)
 )
+
+# Words that were handed out once but no longer are: "kus" (kiss) and "sabel" (sabre) do
+# not belong in a phrase given to someone who is being exploited. Codes already given
+# keep working, so they are still accepted.
+RETIRED: frozenset[str] = frozenset({"kus", "sabel"})
 
 _SEPARATORS = re.compile(r"[\s\-_.,;:/]+")
 
@@ -75,4 +80,4 @@ def digest(phrase: str, *, key: bytes) -> str:
     return hmac.new(key, phrase.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-_WORD_SET = frozenset(WORDS)
+_WORD_SET = frozenset(WORDS) | RETIRED

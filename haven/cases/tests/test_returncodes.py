@@ -26,6 +26,12 @@ def test_a_generated_code_is_four_listed_words_joined_by_hyphens() -> None:
         assert returncodes.looks_valid(phrase)
 
 
+def test_retired_words_are_never_handed_out_but_still_accepted() -> None:
+    """A code given before a word was retired keeps working; new codes never use that word."""
+    assert returncodes.RETIRED.isdisjoint(returncodes.WORDS)
+    assert returncodes.looks_valid("aap-kus-boom-sabel")
+
+
 def test_generated_codes_differ() -> None:
     """Codes come from a random source: a hundred in a row are (practically) all different."""
     assert len({returncodes.generate() for _ in range(100)}) == 100

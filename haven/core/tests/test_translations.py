@@ -13,7 +13,10 @@ LOCALE = Path(__file__).resolve().parents[2] / "locale"
 
 
 def parse_po(path: Path) -> tuple[dict[str, list[str]], set[str]]:
-    """A minimal .po reader: msgid -> msgstr forms, and the ids flagged fuzzy."""
+    """A minimal .po reader: msgid -> msgstr forms, and the ids flagged fuzzy.
+
+    An entry with a context is keyed "context\x04msgid", as gettext stores it.
+    """
     entries: dict[str, list[str]] = {}
     fuzzy: set[str] = set()
     for block in path.read_text(encoding="utf-8").split("\n\n"):
@@ -22,7 +25,7 @@ def parse_po(path: Path) -> tuple[dict[str, list[str]], set[str]]:
         current = None
         parts: dict[str, list[str]] = {}
         for line in lines:
-            match = re.match(r'^(msgid|msgid_plural|msgstr(?:\[\d\])?) (".*")$', line)
+            match = re.match(r'^(msgctxt|msgid|msgid_plural|msgstr(?:\[\d\])?) (".*")$', line)
             if match:
                 current = match.group(1)
                 parts[current] = [ast.literal_eval(match.group(2))]
@@ -31,6 +34,8 @@ def parse_po(path: Path) -> tuple[dict[str, list[str]], set[str]]:
         if "msgid" not in parts:
             continue
         msgid = "".join(parts["msgid"])
+        if "msgctxt" in parts:
+            msgid = "".join(parts["msgctxt"]) + "\x04" + msgid
         strs = ["".join(v) for k, v in sorted(parts.items()) if k.startswith("msgstr")]
         entries[msgid] = strs
         if flagged:
@@ -55,4 +60,6 @@ def test_compiled_catalogue_matches_the_source(language: str) -> None:
     for msgid, strs in entries.items():
         if not msgid or not strs[0]:
             continue
-        assert compiled.gettext(msgid) == strs[0], msgid
+        context, _sep, text = msgid.rpartition("\x04")
+        found = compiled.pgettext(context, text) if context else compiled.gettext(text)
+        assert found == strs[0], msgid
