@@ -39,7 +39,8 @@ def still_to_code(actor: Any) -> QuerySet[Conversation]:
     ).select_related("counsellor", "case")
     if not can(actor, Action.REVIEW_CASES):
         conversations = conversations.filter(counsellor=actor)
-    return conversations.order_by("ended_at")
+    # "pk" only makes the order of equal end times stable between page loads.
+    return conversations.order_by("ended_at", "pk")
 
 
 def to_review(actor: Any) -> QuerySet[Case]:

@@ -166,6 +166,8 @@ class VisitorConsumer(_BaseConsumer):
 
     async def connect(self) -> None:
         self.conversation_id: uuid.UUID | None = None
+        # The highest sequence number this socket has sent the visitor (see haven_event).
+        self.sent_seq = 0
         self.source = source_of(self.scope)
         await super().connect()
 
@@ -244,6 +246,12 @@ class VisitorConsumer(_BaseConsumer):
             return
         if event["type"] not in {"message", "state", "typing", "queue_position"}:
             return
+        if event["type"] == "message":
+            # A group event can arrive after the history that already held it (joined
+            # first, read second; and a pub/sub layer may deliver late). Send each number once.
+            if event["message"]["seq"] <= self.sent_seq:
+                return
+            self.sent_seq = event["message"]["seq"]
         await self.send_event(event)
 
     def _require_conversation(self) -> uuid.UUID:
@@ -259,6 +267,7 @@ class VisitorConsumer(_BaseConsumer):
         welcome, history = await database_sync_to_async(_visitor_snapshot)(
             conversation.id, token, last_seq
         )
+        self.sent_seq = max([welcome["last_seq"], *(m["seq"] for m in history["messages"])])
         await self.send_event(welcome)
         await self.send_event(history)
 
@@ -303,6 +312,8 @@ class CounsellorConsumer(_BaseConsumer):
     async def connect(self) -> None:
         self.user = self.scope.get("user")
         self.renewed_at = time.monotonic()
+        # Per conversation, the highest sequence number this socket has sent (haven_event).
+        self.sent_seq: dict[str, int] = {}
         self.watch: asyncio.Task[None] | None = None
         allowed = await database_sync_to_async(_may_use_console)(
             self.user, self.scope.get("session")
@@ -372,6 +383,10 @@ class CounsellorConsumer(_BaseConsumer):
             "status": conversation.status,
             "messages": messages,
         }
+        key = str(conversation.id)
+        self.sent_seq[key] = max(
+            [self.sent_seq.get(key, 0), conversation.last_seq, *(m["seq"] for m in messages)]
+        )
         await self.send_event(history)
 
     async def on_accept(self, frame: dict[str, Any]) -> None:
@@ -449,6 +464,13 @@ class CounsellorConsumer(_BaseConsumer):
                 return
         if event["type"] == "queue_position":
             return
+        if event["type"] == "message":
+            # As for the visitor: a late group event whose number this socket already
+            # sent (in a history or an earlier event) is dropped.
+            key, seq = event["conversation"], event["message"]["seq"]
+            if seq <= self.sent_seq.get(key, 0):
+                return
+            self.sent_seq[key] = seq
         await self.send_event(event)
 
 

@@ -239,6 +239,44 @@ async def test_resume_after_a_dropped_connection_sends_only_what_was_missed(anna
     await again.disconnect()
 
 
+async def test_a_late_group_event_for_a_number_already_sent_is_dropped(anna) -> None:
+    """A pub/sub channel layer may deliver a message's group event after the history that
+    already held it; the visitor's socket sends each number once, and newer ones still."""
+    from channels.layers import get_channel_layer
+
+    from haven.chat.events import conversation_group, message_event
+
+    visitor, welcome = await start_visitor()
+    await visitor.send_json_to({"type": "send", "client_id": "m0", "text": "message 0"})
+    await receive_until(visitor, "ack")
+    await visitor.disconnect()
+
+    again = await connect("/ws/visitor/")
+    await again.send_json_to({"type": "resume", "token": welcome["token"], "last_seq": 0})
+    await receive(again)
+    history = await receive(again)
+    assert [m["seq"] for m in history["messages"]] == [1]
+
+    stored = await database_sync_to_async(Message.objects.get)(seq=1)
+    group = conversation_group(uuid.UUID(welcome["conversation"]))
+    late = {"type": "haven.event", "event": message_event(stored), "meta": {}}
+    await get_channel_layer().group_send(group, late)
+    # Other frames (a queue position) may come; a message may not.
+    while not await again.receive_nothing(timeout=0.3):
+        assert (await receive(again))["type"] != "message"
+
+    await again.send_json_to({"type": "send", "client_id": "m1", "text": "message 1"})
+    seen: dict[str, int] = {}
+    while "ack" not in seen or "message" not in seen:
+        frame = await receive(again)
+        if frame["type"] == "ack":
+            seen["ack"] = frame["seq"]
+        elif frame["type"] == "message":
+            seen["message"] = frame["message"]["seq"]
+    assert seen == {"ack": 2, "message": 2}
+    await again.disconnect()
+
+
 async def test_resume_with_an_unknown_token_reveals_nothing() -> None:
     """A wrong token gets ``not_found``; the socket stays usable for a new chat."""
     visitor = await connect("/ws/visitor/")
