@@ -1,5 +1,6 @@
 # Two commands for a newcomer:
-#   make run   - install, migrate, create the demo counsellor, serve at http://127.0.0.1:8000
+#   make run   - install, migrate, create the demo counsellor, add invented figures to an
+#                empty database, serve at http://127.0.0.1:8000
 #   make test  - install (with Chromium), lint, type-check and run the whole test suite
 #
 # Everything lives in .venv and var/ inside this folder. Nothing is installed system-wide
@@ -37,6 +38,7 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(BIN)/haven migrate --noinput
 	$(BIN)/haven democounsellor
+	$(BIN)/haven demo-data --if-empty
 	$(BIN)/haven serve --host $(HOST) --port $(PORT)
 
 chromium:

@@ -29,6 +29,11 @@ def access_case(actor: Any, case_id: uuid.UUID | str) -> Case | None:
     return None
 
 
+def any_case_stored() -> bool:
+    """Whether the database holds any coded case, real or invented (for `demo-data`)."""
+    return Case.objects.exists()
+
+
 def still_to_code(actor: Any) -> QuerySet[Conversation]:
     """Ended conversations that a counsellor answered but nobody coded yet: the actor's own,
     or everyone's for a supervisor. Oldest first, so nothing waits longest."""

@@ -62,6 +62,7 @@ def console_home(request: HttpRequest) -> HttpResponse:
         return render(request, "chat/console_forbidden.html", refusal, status=403)
     context = {
         "other_language": _other_language(request),
+        "can_view_figures": can(request.user, Action.VIEW_FIGURES),
         "client_config": {
             "maxLength": settings.HAVEN_MAX_MESSAGE_LENGTH,
             "language": get_language() or settings.LANGUAGE_CODE,

@@ -75,6 +75,17 @@ def test_democounsellor_resets_the_demo_password_each_time(django_user_model) ->
     assert django_user_model.objects.get(username="demo").check_password(passwords[1])
 
 
+def test_the_demo_account_shows_the_console_and_the_figures(django_user_model) -> None:
+    """One demo login is enough to try everything: console, review and the figures."""
+    from haven.accounts.permissions import can
+    from haven.accounts.roles import Action
+
+    call_command("democounsellor", stdout=io.StringIO())
+    demo = django_user_model.objects.get(username="demo")
+    for action in (Action.USE_CONSOLE, Action.REVIEW_CASES, Action.VIEW_FIGURES):
+        assert can(demo, action)
+
+
 def test_democode_prints_a_code_the_demo_authenticator_accepts(django_user_model) -> None:
     """A newcomer can pass the second step without a phone, in embedded mode only."""
     from django_otp import match_token

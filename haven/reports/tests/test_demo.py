@@ -121,6 +121,21 @@ def test_refused_in_production_mode(clock, settings) -> None:  # type: ignore[no
     assert not Case.objects.exists()
 
 
+def test_if_empty_loads_once_and_never_beside_real_cases(clock) -> None:  # type: ignore[no-untyped-def]
+    """`make run` calls `demo-data --if-empty` on every start: the first start loads the
+    invented cases, later starts keep them as they are, and a database with a real case is
+    left alone without an error."""
+    assert "Stored" in load("--if-empty")
+    first = set(Case.objects.values_list("id", flat=True))
+    assert "no invented cases added" in load("--if-empty")
+    assert set(Case.objects.values_list("id", flat=True)) == first
+
+    Case.objects.all().delete()
+    make_case(OWN_2019, [dt.date(2020, 5, 5)])
+    assert "no invented cases added" in load("--if-empty")
+    assert not Case.objects.filter(synthetic=True).exists()
+
+
 def stored() -> list[tuple[object, ...]]:
     """The invented cases as stored, without their random ids: answers and contact days."""
     rows = []

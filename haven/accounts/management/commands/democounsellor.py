@@ -29,7 +29,7 @@ class Command(BaseCommand):
         user = staff_create(
             username=DEMO_USERNAME,
             password=password,
-            roles=[Role.COUNSELLOR, Role.SUPERVISOR],
+            roles=[Role.COUNSELLOR, Role.SUPERVISOR, Role.ANALYST],
             reset=True,
         )
         TOTPDevice.objects.filter(user=user).delete()
@@ -39,4 +39,7 @@ class Command(BaseCommand):
         self.stdout.write(f"    user name: {DEMO_USERNAME}")
         self.stdout.write(f"    password:  {password}")
         self.stdout.write("    second step: run `.venv/bin/haven democode` for the current code")
+        self.stdout.write(
+            "    roles: counsellor, supervisor and analyst (figures at /console/reports/)"
+        )
         self.stdout.write("")
