@@ -131,6 +131,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "haven.accounts.context_processors.staff_nav",
             ],
         },
     },

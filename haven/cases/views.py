@@ -27,11 +27,11 @@ from django.http import (
     StreamingHttpResponse,
 )
 from django.shortcuts import redirect, render
-from django.urls import reverse, translate_url
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format, time_format
-from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from haven.accounts.permissions import can
@@ -46,6 +46,7 @@ from haven.chat import services as chat_services
 from haven.chat.models import Conversation, Message, TranscriptHold
 from haven.chat.services import ChatError, NotFound
 from haven.core import clock
+from haven.core.i18n import language_switch
 
 # The most cases the review list shows at once (the oldest first); the rest follow as those
 # are reviewed.
@@ -58,22 +59,8 @@ EXPORT_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json; cha
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
-    """Render a cases page with the header every one of them shows."""
-    user = request.user
-    current = get_language() or settings.LANGUAGE_CODE
-    code, name = ("en", "English") if current != "en" else ("nl", "Nederlands")
-    context = {
-        "nav": {
-            "console": can(user, Action.USE_CONSOLE),
-            "review": can(user, Action.REVIEW_CASES),
-            "export": can(user, Action.EXPORT_CASES),
-            "import": can(user, Action.IMPORT_CASES),
-            "figures": can(user, Action.VIEW_FIGURES),
-        },
-        "other_language": {"code": code, "name": name, "url": translate_url(request.path, code)},
-        **context,
-    }
-    return render(request, template, context)
+    """Render a cases page with the staff header (chat/staff_base.html)."""
+    return render(request, template, {"other_language": language_switch(request), **context})
 
 
 def _codable(actor: Any, conversation_id: uuid.UUID) -> Conversation:

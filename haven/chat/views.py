@@ -7,26 +7,13 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import translate_url
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
-
-
-def _other_language(request: HttpRequest) -> dict[str, str]:
-    current = get_language() or settings.LANGUAGE_CODE
-    code, name = next(
-        (
-            (code, name)
-            for code, name in (("en", "English"), ("nl", "Nederlands"))
-            if code != current
-        ),
-        ("nl", "Nederlands"),
-    )
-    return {"code": code, "name": name, "url": translate_url(request.path, code)}
+from haven.core.i18n import language_switch
 
 
 @require_GET
@@ -38,7 +25,7 @@ def visitor_home(request: HttpRequest) -> HttpResponse:
     """
     context = {
         "neutral_title": settings.HAVEN_NEUTRAL_TITLE,
-        "other_language": _other_language(request),
+        "other_language": language_switch(request),
         "client_config": {
             "quickExitUrl": settings.HAVEN_QUICK_EXIT_URL,
             "maxLength": settings.HAVEN_MAX_MESSAGE_LENGTH,
@@ -61,8 +48,7 @@ def console_home(request: HttpRequest) -> HttpResponse:
         refusal = {"can_export": can(request.user, Action.EXPORT_CASES)}
         return render(request, "chat/console_forbidden.html", refusal, status=403)
     context = {
-        "other_language": _other_language(request),
-        "can_view_figures": can(request.user, Action.VIEW_FIGURES),
+        "other_language": language_switch(request),
         "client_config": {
             "maxLength": settings.HAVEN_MAX_MESSAGE_LENGTH,
             "language": get_language() or settings.LANGUAGE_CODE,

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
 from haven.chat.services import NotFound
-from haven.chat.views import _other_language
+from haven.core.i18n import language_switch
 from haven.estimation import render as words
 from haven.estimation import selectors, services
 from haven.estimation.forms import EstimateForm
@@ -48,7 +48,7 @@ def _decimal(value: float) -> str:
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, Any]) -> HttpResponse:
-    return render(request, template, {"other_language": _other_language(request), **context})
+    return render(request, template, {"other_language": language_switch(request), **context})
 
 
 def _allowed(request: HttpRequest) -> None:

@@ -15,8 +15,8 @@ from haven.accounts.permissions import can
 from haven.accounts.roles import Action
 from haven.audit.services import audit_record
 from haven.cases.models import CaseContact
-from haven.chat.views import _other_language
 from haven.core import clock
+from haven.core.i18n import language_switch
 from haven.estimation.selectors import report_estimate
 from haven.reports import render as report_render
 from haven.reports.forms import ReportForm
@@ -48,7 +48,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
     if not any(data.get(key) for key in ("year", "start", "end")):
         data["year"] = str(_latest_year())
     form = ReportForm(data, confidential_allowed=confidential_allowed)
-    context: dict[str, object] = {"form": form, "other_language": _other_language(request)}
+    context: dict[str, object] = {"form": form, "other_language": language_switch(request)}
     if form.is_valid():
         public = bool(form.cleaned_data["public"])
         report = yearly_report(
