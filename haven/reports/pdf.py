@@ -33,6 +33,9 @@ logging.getLogger("fpdf.svg").setLevel(logging.ERROR)
 # fontTools narrates every font subset at INFO: noise in the server log.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
 
+# The most earlier years the PDF's tables show (see render_pdf).
+PDF_HISTORY = 4
+
 
 class _Document(FPDF):
     def __init__(self, classification: str) -> None:
@@ -124,7 +127,9 @@ def render_pdf(context: dict[str, Any]) -> bytes:
         lines = [estimate["summary"], estimate["model"], *(f"- {w}" for w in estimate["warnings"])]
         for line in [*lines, estimate["source"]]:
             pdf.multi_cell(0, 4.5, t(line), new_x="LMARGIN", new_y="NEXT")
-    history = report.history_labels
+    # A4 portrait holds four earlier years beside the figures; more would squeeze the label
+    # column to nothing. The most recent ones are shown (history is newest first).
+    history = report.history_labels[:PDF_HISTORY]
     # Column widths in mm within the 190 mm between the margins: the label takes what the
     # others leave, and long texts wrap within their cell instead of running into the next.
     fixed = [20, 11, 20, 30] + [12] * len(history) + [20]
@@ -169,7 +174,7 @@ def render_pdf(context: dict[str, Any]) -> bytes:
                 # would not fit the narrow column.
                 cells += [
                     _SMALL if past["withheld"] not in (None, "no_data") else past["text"]
-                    for past in row["history"]
+                    for past in row["history"][:PDF_HISTORY]
                 ]
                 change = ""
                 if row["change"]:
@@ -182,10 +187,19 @@ def render_pdf(context: dict[str, Any]) -> bytes:
                     line.cell(t(cell))
     if history:
         pdf.set_font(pdf.family, "", 7)
-        for note in (
+        notes = [
             f"{_SMALL} {_('not published (small numbers)')}",
             "* " + _("larger than chance would give (p < 0.05)"),
-        ):
+        ]
+        if len(report.history_labels) > PDF_HISTORY:
+            notes.append(
+                _(
+                    "This PDF shows the %(count)s most recent earlier years; the CSV and "
+                    "JSON hold all of them."
+                )
+                % {"count": PDF_HISTORY}
+            )
+        for note in notes:
             pdf.multi_cell(0, 4, t(note), new_x="LMARGIN", new_y="NEXT")
     if context["charts"]:
         pdf.add_page()

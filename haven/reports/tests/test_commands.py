@@ -4,6 +4,7 @@ a year or a period; and the arguments it refuses."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from haven.reports.render import CSV_COLUMNS
-from haven.reports.tests.test_selectors import build_cases
+from haven.reports.tests.test_selectors import OWN_2019, build_cases, make_case
 
 pytestmark = pytest.mark.django_db
 
@@ -105,6 +106,17 @@ def test_pdf_to_stdout_and_to_a_file(cases: None, capsysbinary, tmp_path: Path) 
     target = tmp_path / "figures.pdf"
     _out, err = run("--year", "2020", "--format", "pdf", "--public", "--output", str(target))
     assert f"Wrote {target}" in err
+    assert target.read_bytes().startswith(b"%PDF-")
+
+
+def test_the_pdf_with_many_earlier_years(cases: None, tmp_path: Path) -> None:
+    """Twenty earlier years fit no A4 page: the PDF shows the four most recent and says
+    that the CSV and JSON hold all of them (it used to fail on a negative column width)."""
+    for year in range(2000, 2020):
+        make_case(OWN_2019, [dt.date(year, 3, 3)])
+    target = tmp_path / "many.pdf"
+    run("--year", "2020", "--format", "pdf", "--history", "20", "--language", "en",
+        "--output", str(target))  # fmt: skip
     assert target.read_bytes().startswith(b"%PDF-")
 
 
