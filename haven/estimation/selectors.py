@@ -53,14 +53,24 @@ def is_calendar_year(start: dt.date, end: dt.date) -> bool:
     return (start.month, start.day) == (1, 1) and end == dt.date(start.year + 1, 1, 1)
 
 
-def report_estimate(*, start: dt.date, end: dt.date) -> dict[str, Any] | None:
+def report_estimate(
+    *, start: dt.date, end: dt.date, public: bool = False, threshold: int | None = None
+) -> dict[str, Any] | None:
     """The estimate entry of the report of [start, end): that of the estimate attached to
     its year (see :func:`report_entry`), or ``None`` when the period is not a calendar year
-    or no estimate is attached to it."""
+    or no estimate is attached to it.
+
+    Public output follows the report's rule for small numbers: an estimate made from fewer
+    people than ``threshold`` seen on the registers is not published."""
     if not is_calendar_year(start, end):
         return None
     saved = attached_estimate(start.year)
-    return None if saved is None else report_entry(saved)
+    if saved is None:
+        return None
+    entry = report_entry(saved)
+    if public and threshold is not None and entry["observed"] < threshold:
+        return None
+    return entry
 
 
 def _both(message: Message) -> dict[str, str]:

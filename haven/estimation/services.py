@@ -33,6 +33,29 @@ MAX_BOOTSTRAP = 1000
 MAX_SEED = 2**31 - 1
 TITLE_MAX = 200
 
+# The page estimates inside the web request, on the server that also carries the chat. The
+# work doubles with every list (bench/mse_bench.py: a replicate takes 24 to 60 ms on 5
+# lists, about 0.23 s on 8), so the page takes at most 10 lists and at most
+# WEB_BUDGET // 2**(lists - 5) replications; `haven estimate` on the command line has
+# neither limit.
+WEB_MAX_LISTS = 10
+WEB_BUDGET = 1000
+
+
+def bootstrap_limit(lists: int) -> int:
+    """The most bootstrap replications the page runs for a table of ``lists`` lists."""
+    return min(MAX_BOOTSTRAP, WEB_BUDGET // 2 ** max(0, lists - 5))
+
+
+class TooSlow(Exception):
+    """The table or the settings would keep the web request busy too long. ``field`` is the
+    form field to blame (None: the table as a whole)."""
+
+    def __init__(self, message: str, *, field: str | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
 
 def _not_found() -> NotFound:
     return NotFound(_("This estimate was not found."))
@@ -54,7 +77,8 @@ def estimate_create(
     of a year is the one shown). Raises :class:`~haven.chat.services.NotFound` for anyone
     who may not see figures, :class:`~haven.estimation.table.TableError` with every problem
     of a bad table, :class:`~haven.estimation.selection.NoModel` when no model can be used
-    on it, and ``ValueError`` for settings out of range; nothing is saved then.
+    on it, :class:`TooSlow` when the table or the replications are beyond what a web
+    request may take, and ``ValueError`` for settings out of range; nothing is saved then.
 
     The estimate (its bootstrap can take a minute) runs before the transaction opens, so no
     database transaction stays open while it runs; the save and its audit entry are one
@@ -74,6 +98,26 @@ def estimate_create(
     if not 0 <= seed <= MAX_SEED:
         raise ValueError(f"seed must be from 0 to {MAX_SEED}")
     table = parse_csv(table_csv)
+    lists = len(table.lists)
+    if lists > WEB_MAX_LISTS:
+        raise TooSlow(
+            _(
+                "This table has %(lists)s lists. The page estimates at most %(most)s; use "
+                "`haven estimate` on the command line for more."
+            )
+            % {"lists": lists, "most": WEB_MAX_LISTS},
+            field=None,
+        )
+    if bootstrap > bootstrap_limit(lists):
+        raise TooSlow(
+            _(
+                "With %(lists)s lists the page runs at most %(most)s bootstrap replications "
+                "(each one takes longer as lists are added). Use `haven estimate` on the "
+                "command line for more."
+            )
+            % {"lists": lists, "most": bootstrap_limit(lists)},
+            field="bootstrap",
+        )
     result = estimate(table, method=method, bootstrap=bootstrap, seed=seed)
     with transaction.atomic():
         saved = SavedEstimate.objects.create(
@@ -143,19 +187,15 @@ def _accessible(actor: Any, estimate_id: uuid.UUID | str) -> SavedEstimate:
 
 @transaction.atomic
 def estimate_delete(*, actor: Any, estimate_id: uuid.UUID | str) -> None:
-    """Delete a saved estimate: its creator or any analyst may. A report of its year then
-    shows the newest remaining estimate of that year, if any."""
+    """Delete a saved estimate: any analyst may (the same people who may read it; someone
+    who lost the role cannot change which estimate a yearly report shows). A report of its
+    year then shows the newest remaining estimate of that year, if any."""
+    if not can(actor, Action.VIEW_FIGURES):
+        raise _not_found()
     try:
         saved = SavedEstimate.objects.select_for_update().get(pk=estimate_id)
     except (SavedEstimate.DoesNotExist, ValidationError, ValueError):
         raise _not_found() from None
-    is_creator = (
-        getattr(actor, "is_authenticated", False)
-        and actor.is_active
-        and saved.created_by_id == actor.pk
-    )
-    if not (is_creator or can(actor, Action.VIEW_FIGURES)):
-        raise _not_found()
     detail = {
         "title": saved.title,
         "year": saved.year,

@@ -38,6 +38,9 @@ COUNT_COLUMN = "count"
 _QUOTE_MAX = 40
 # More problems than this are summarised: a wholly wrong file needs one look, not thousands.
 MAX_PROBLEMS = 50
+# No register holds more people than this in one pattern; a larger count is a typing
+# error, and counts far beyond it overflow the fit (a count of 10**400 is not a float).
+MAX_COUNT = 10**9
 _INTEGER = re.compile(r"[+-]?\d+")
 
 
@@ -370,6 +373,16 @@ class _Reader:
         if number < 0:
             self.fail(
                 line, column, _("The count “%(value)s” is negative."), "count_negative", **params
+            )
+            return None
+        if number > MAX_COUNT:
+            self.fail(
+                line,
+                column,
+                _("The count “%(value)s” is too large: at most %(max)s people in one pattern."),
+                "count_too_large",
+                max=MAX_COUNT,
+                **params,
             )
             return None
         return int(number)

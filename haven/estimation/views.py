@@ -85,8 +85,8 @@ def estimates_page(request: HttpRequest) -> HttpResponse:
                 problems = [words.render_problem(problem, _) for problem in exc.problems]
             except NoModel as exc:
                 refusal = words.render_refusal(exc.message, _)
-            except NotFound:
-                raise Http404 from None
+            except services.TooSlow as exc:
+                form.add_error(exc.field, exc.message)
             else:
                 messages.success(request, _("The estimate was saved."))
                 return redirect("estimation:detail", estimate_id=saved.id)
@@ -99,7 +99,9 @@ def estimates_page(request: HttpRequest) -> HttpResponse:
             "form": form,
             "problems": problems,
             "refusal": refusal,
-            "estimates": _rows(list(selectors.estimates_for(request.user)[:LIST_LIMIT])),
+            "estimates": _rows(
+                list(selectors.estimates_for(request.user).defer("table_csv")[:LIST_LIMIT])
+            ),
             "example": EXAMPLE,
         },
     )

@@ -59,7 +59,9 @@ def report_page(request: HttpRequest) -> HttpResponse:
             generated_at=clock.now(),
         )
         # A calendar year's report shows the estimate attached to that year, if any.
-        report.estimate = report_estimate(start=report.start, end=report.end)
+        report.estimate = report_estimate(
+            start=report.start, end=report.end, public=report.public, threshold=report.threshold
+        )
         fmt = request.GET.get("format", "")
         if fmt in DOWNLOADS:
             return _download(request, report, fmt)

@@ -206,6 +206,16 @@ def test_only_a_calendar_year_report_gets_the_estimate(analyst: Any) -> None:
         assert selectors.report_estimate(start=start, end=end) is None
 
 
+def test_public_output_leaves_out_an_estimate_from_few_people(analyst: Any) -> None:
+    """Korea has 123 people seen: public at threshold 10, not at threshold 124. The
+    internal report always shows it."""
+    create(analyst)
+    year = {"start": dt.date(2020, 1, 1), "end": dt.date(2021, 1, 1)}
+    assert selectors.report_estimate(**year, public=True, threshold=10) is not None
+    assert selectors.report_estimate(**year, public=True, threshold=124) is None
+    assert selectors.report_estimate(**year, public=False, threshold=124) is not None
+
+
 def test_a_bootstrap_estimate_quotes_the_bca_interval_in_the_report(analyst: Any) -> None:
     create(analyst, bootstrap=30)
     entry = selectors.report_estimate(start=dt.date(2020, 1, 1), end=dt.date(2021, 1, 1))
@@ -249,15 +259,17 @@ def test_any_analyst_may_delete_and_it_is_audited(make_staff: Any, analyst: Any)
     }
 
 
-def test_the_creator_may_delete_even_without_the_analyst_role(analyst: Any) -> None:
-    """Whoever saved an estimate may take it back, also after leaving the analysts."""
+def test_the_creator_cannot_delete_after_leaving_the_analysts(analyst: Any) -> None:
+    """Deleting follows the role, not authorship: someone who is no longer an analyst
+    cannot change which estimate a yearly report shows, not even with their own."""
     from django.contrib.auth.models import Group
 
     saved = create(analyst)
     analyst.groups.set(Group.objects.none())
     analyst = type(analyst).objects.get(pk=analyst.pk)  # no cached roles
-    services.estimate_delete(actor=analyst, estimate_id=saved.id)
-    assert not SavedEstimate.objects.exists()
+    with pytest.raises(NotFound):
+        services.estimate_delete(actor=analyst, estimate_id=saved.id)
+    assert SavedEstimate.objects.filter(pk=saved.pk).exists()
 
 
 @pytest.mark.parametrize("role", ["counsellor", "supervisor", "administrator"])

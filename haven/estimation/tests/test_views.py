@@ -286,3 +286,35 @@ def test_delete_needs_a_post(client: Client, analyst: Any) -> None:
     saved = saved_estimate(analyst)
     assert client.get(detail_url(saved) + "delete/").status_code == 405
     assert SavedEstimate.objects.exists()
+
+
+# --- what a web request may take ------------------------------------------------------------
+
+
+def table_of(lists: int) -> str:
+    """A synthetic table: every pattern of ``lists`` lists, 3 people each."""
+    names = [f"L{i}" for i in range(lists)]
+    rows = [",".join([*names, "count"])]
+    for pattern in range(1, 2**lists):
+        rows.append(",".join([*(str(pattern >> i & 1) for i in range(lists)), "3"]))
+    return "\n".join(rows) + "\n"
+
+
+def test_more_lists_than_the_page_takes_are_refused_before_any_work(client: Client) -> None:
+    """Eleven lists: the page says to use the command line, and saves nothing."""
+    response = client.post(LIST_URL, form(table_text=table_of(11)))
+    assert response.status_code == 200
+    assert "haven estimate" in response.content.decode()
+    assert not SavedEstimate.objects.exists()
+
+
+def test_the_bootstrap_is_limited_as_lists_are_added(client: Client) -> None:
+    """Five lists allow the full 1,000 replications; each list more halves the limit, and
+    the form says so at the bootstrap field."""
+    assert services.bootstrap_limit(3) == services.bootstrap_limit(5) == 1000
+    assert services.bootstrap_limit(8) == 125
+    assert services.bootstrap_limit(10) == 31
+    response = client.post(LIST_URL, form(table_text=table_of(8), bootstrap="200"))
+    assert response.status_code == 200
+    assert "at most 125 bootstrap replications" in response.content.decode()
+    assert not SavedEstimate.objects.exists()

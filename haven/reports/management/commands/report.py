@@ -78,7 +78,9 @@ class Command(BaseCommand):
                 generated_at=clock.now(),
             )
             # A calendar year's report shows the estimate attached to that year, if any.
-            report.estimate = report_estimate(start=report.start, end=report.end)
+            report.estimate = report_estimate(
+                start=report.start, end=report.end, public=report.public, threshold=report.threshold
+            )
             fmt = options["fmt"]
             body: str | bytes
             if fmt == "json":
