@@ -472,6 +472,8 @@
       socket = null;
       show("intro");
       el.introNotice.textContent = frame.code === "not_found" ? T.notFound : frame.message;
+      el.introNotice.focus({ preventScroll: true });
+      el.introNotice.scrollIntoView({ block: "center" });
       return;
     }
     if (frame.client_id) {
