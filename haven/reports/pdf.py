@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from fpdf import FPDF
 
 # A font with the en dash, "≥" and accented letters; Debian's fonts-dejavu-core. Without
@@ -19,6 +20,7 @@ _LATIN1 = str.maketrans(
     {
         "\N{EN DASH}": "-",
         "\N{EM DASH}": "-",
+        "\N{MINUS SIGN}": "-",
         "≥": ">=",
         "≤": "<=",
         "\N{RIGHT SINGLE QUOTATION MARK}": "'",
@@ -72,7 +74,17 @@ class _Document(FPDF):
 
 def render_pdf(context: dict[str, Any]) -> bytes:
     report = context["report"]
-    invented = _("Invented data.") + " " + _("These are not real figures.")
+    # The same words as the page's banner (reports/_report.html), so one translation serves.
+    invented = (
+        _("Invented data.")
+        + " "
+        + ngettext(
+            "This report counts %(n)s invented demonstration case. These are not real figures.",
+            "This report counts %(n)s invented demonstration cases. These are not real figures.",
+            report.synthetic,
+        )
+        % {"n": report.synthetic}
+    )
     classification = (
         _("Public report. Small numbers are protected.")
         if report.public
@@ -95,7 +107,7 @@ def render_pdf(context: dict[str, Any]) -> bytes:
         pdf.multi_cell(
             0,
             5,
-            t(f"{invented} ({report.synthetic})"),
+            t(invented),
             new_x="LMARGIN",
             new_y="NEXT",
         )
@@ -132,7 +144,7 @@ def render_pdf(context: dict[str, Any]) -> bytes:
     history = report.history_labels[:PDF_HISTORY]
     # Column widths in mm within the 190 mm between the margins: the label takes what the
     # others leave, and long texts wrap within their cell instead of running into the next.
-    fixed = [20, 11, 20, 30] + [12] * len(history) + [20]
+    fixed = [20, 11, 20, 30] + [12] * len(history) + [24]
     widths = [pdf.epw - sum(fixed), *fixed]
     headers = [
         _("Figure"),
@@ -141,7 +153,8 @@ def render_pdf(context: dict[str, Any]) -> bytes:
         _("95% interval"),
         _("In words"),
         *history,
-        f"{_('Change')} ({_('pt')})",
+        # On two lines: "Verandering (procentpunt)" does not fit the column on one.
+        f"{_('Change')}\n({_('pt')})",
     ]
     for section in context["sections"]:
         pdf.ln(3)
@@ -159,12 +172,20 @@ def render_pdf(context: dict[str, Any]) -> bytes:
             heading = table.row()
             for header in headers:
                 heading.cell(t(header))
+            previous_base = None
             for row in section["rows"]:
+                # The page gives every count its base ("of 36 victims with a (step)parent
+                # involved"); the narrow PDF says it under the label where the base changes.
+                label = row["label"]
+                base = None if row["withheld"] else row["value"].base
+                if row.get("base_label") and base != previous_base:
+                    label = f"{label}\n{row['base_label']}"
+                previous_base = base
                 if row["withheld"]:
-                    cells = [row["label"], row["withheld"], "", "", ""]
+                    cells = [label, row["withheld"], "", "", ""]
                 else:
                     cells = [
-                        row["label"],
+                        label,
                         f"{row['value'].count} / {row['value'].base}",
                         row["percent"],
                         row["interval"],

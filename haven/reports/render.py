@@ -227,6 +227,18 @@ def _number(value: float, decimals: int = 1) -> str:
     return formats.number_format(round(value, decimals), decimals)
 
 
+def _signed(value: float, decimals: int = 1) -> str:
+    """A change with its sign, as it is read aloud: "+0,7", a true minus sign (U+2212, not a
+    hyphen), and "0,0" for no change."""
+    rounded = round(value, decimals)
+    text = _number(abs(rounded), decimals)
+    if rounded > 0:
+        return "+" + text
+    if rounded < 0:
+        return "\N{MINUS SIGN}" + text
+    return text
+
+
 def _withheld_text(reason: str | None) -> str:
     if reason == "no_data":
         return _("no data")
@@ -294,7 +306,7 @@ def context(report: Report) -> dict[str, Any]:
                     "change": figure.change,
                     "change_points": None
                     if figure.change is None
-                    else _number(figure.change["points"]),
+                    else _signed(figure.change["points"]),
                 }
             )
         sections.append({"key": section.key, "title": _(section.title), "rows": rows})
@@ -311,6 +323,9 @@ def context(report: Report) -> dict[str, Any]:
         if report.oldest_band is None
         else _(band.option(report.oldest_band).label),
         "estimate": _estimate_context(report.estimate),
+        "victims_difference": None
+        if not report.victims.change or report.victims.change["difference"] is None
+        else _signed(report.victims.change["difference"], 0),
     }
 
 

@@ -37,6 +37,20 @@ from haven.reports.figures import Period, Report, build
 Counts = dict[str, int | None]
 
 
+def landing_year(*, today: dt.date) -> int:
+    """The year the figures page opens on: the latest whole year before this one with a
+    contact (yearly figures are about whole years, and a year just begun holds a handful
+    of cases); this year if only it has contacts; last year when there are none. One query."""
+    latest = CaseContact.objects.aggregate(
+        whole=Max("on", filter=Q(on__lt=dt.date(today.year, 1, 1))), any=Max("on")
+    )
+    if latest["whole"] is not None:
+        return int(latest["whole"].year)
+    if latest["any"] is not None:
+        return int(latest["any"].year)
+    return today.year - 1
+
+
 def victims_in(start: dt.date, end: dt.date) -> QuerySet[Case]:
     """Coded victim cases with a contact on a day in [start, end).
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Max
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.http import urlencode
@@ -14,13 +13,12 @@ from django.views.decorators.http import require_GET
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
 from haven.audit.services import audit_record
-from haven.cases.models import CaseContact
 from haven.core import clock
 from haven.core.i18n import language_switch
 from haven.estimation.selectors import report_estimate
 from haven.reports import render as report_render
 from haven.reports.forms import ReportForm
-from haven.reports.selectors import yearly_report
+from haven.reports.selectors import landing_year, yearly_report
 
 DOWNLOADS = {
     "pdf": ("application/pdf", "pdf"),
@@ -28,12 +26,6 @@ DOWNLOADS = {
     "json": ("application/json", "json"),
     "html": ("text/html; charset=utf-8", "html"),
 }
-
-
-def _latest_year() -> int:
-    """The most recent year with a contact, so the page opens on figures, not on nothing."""
-    latest = CaseContact.objects.aggregate(latest=Max("on"))["latest"]
-    return latest.year if latest is not None else clock.now().year - 1
 
 
 @login_required
@@ -46,7 +38,7 @@ def report_page(request: HttpRequest) -> HttpResponse:
     confidential_allowed = can(request.user, Action.VIEW_CONFIDENTIAL_FIGURES)
     data = request.GET.copy()
     if not any(data.get(key) for key in ("year", "start", "end")):
-        data["year"] = str(_latest_year())
+        data["year"] = str(landing_year(today=clock.now().date()))
     form = ReportForm(data, confidential_allowed=confidential_allowed)
     context: dict[str, object] = {"form": form, "other_language": language_switch(request)}
     if form.is_valid():

@@ -103,10 +103,28 @@ def test_anonymous_visitors_are_sent_to_the_login(clock) -> None:  # type: ignor
 
 
 def test_the_page_opens_on_the_latest_year_with_contacts(analyst: Client) -> None:
+    """The latest whole year with contacts (today is in 2026)."""
     build_cases()  # the last contact is on 1 January 2021
     response = analyst.get(URL)
     assert response.status_code == 200
     assert response.context["report"].period_label == "2021"
+
+
+def test_a_contact_this_year_does_not_move_the_page_off_the_last_whole_year(
+    analyst: Client, clock
+) -> None:  # type: ignore[no-untyped-def]
+    """One case coded in the year just begun would make a near-empty report: the page
+    still opens on the latest whole year with contacts, and on this year only if no
+    earlier year has any."""
+    from haven.reports.selectors import landing_year
+    from haven.reports.tests.test_selectors import OWN_2019, make_case
+
+    today = clock.moment.date()
+    assert landing_year(today=today) == today.year - 1  # no contacts at all
+    make_case(OWN_2019, [today])
+    assert landing_year(today=today) == today.year
+    build_cases()
+    assert analyst.get(URL).context["report"].period_label == "2021"
 
 
 # --- public only ---------------------------------------------------------------------------
@@ -283,3 +301,17 @@ def test_the_dutch_page(analyst: Client) -> None:
     page = analyst.get("/console/reports/", {"year": "2020"}).content.decode()
     assert "<html" in page and 'lang="nl"' in page
     assert "twee derde" in page  # first disclosure, 12 of 18
+
+
+def test_changes_carry_their_sign() -> None:
+    """A rise shows "+", a fall a minus sign (not a hyphen), no change no sign; in Dutch
+    with a decimal comma."""
+    from django.utils import translation
+
+    from haven.reports import render
+
+    with translation.override("nl"):
+        assert render._signed(0.74) == "+0,7"
+        assert render._signed(-0.74) == "\N{MINUS SIGN}0,7"
+        assert render._signed(0.01) == "0,0"
+        assert render._signed(50, 0) == "+50"
