@@ -6,12 +6,12 @@ import uuid
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
 from haven.cases.models import Case, CodingDraft
-from haven.chat.models import Conversation
+from haven.chat.models import Conversation, Message
 
 
 def access_case(actor: Any, case_id: uuid.UUID | str) -> Case | None:
@@ -34,15 +34,33 @@ def any_case_stored() -> bool:
     return Case.objects.exists()
 
 
+def may_code(actor: Any, conversation: Conversation) -> bool:
+    """Whether ``actor`` may code ``conversation`` (already fetched through
+    ``access_conversation``)."""
+    if conversation.counsellor_id is None:
+        ended = conversation.status == Conversation.Status.ENDED
+        return ended and can(actor, Action.REVIEW_CASES)
+    return conversation.counsellor_id == actor.id or can(actor, Action.REVIEW_CASES)
+
+
 def still_to_code(actor: Any) -> QuerySet[Conversation]:
-    """Ended conversations that a counsellor answered but nobody coded yet: the actor's own,
-    or everyone's for a supervisor. Oldest first, so nothing waits longest."""
+    """Ended conversations nobody coded yet, oldest first, so nothing waits longest.
+
+    A counsellor sees the ones they answered. A supervisor sees everyone's, and also the
+    ones nobody answered in which the visitor wrote something: a visitor who told their
+    story in the queue and left is a contact the figures should not lose. A chat that was
+    opened and left without a word has nothing to code and is not listed."""
     if not can(actor, Action.USE_CONSOLE):
         return Conversation.objects.none()
     conversations = Conversation.objects.filter(
-        status=Conversation.Status.ENDED, counsellor__isnull=False, coded_at__isnull=True
+        status=Conversation.Status.ENDED, coded_at__isnull=True
     ).select_related("counsellor", "case")
-    if not can(actor, Action.REVIEW_CASES):
+    if can(actor, Action.REVIEW_CASES):
+        visitor_wrote = Exists(
+            Message.objects.filter(conversation=OuterRef("pk"), sender=Message.Sender.VISITOR)
+        )
+        conversations = conversations.filter(Q(counsellor__isnull=False) | Q(visitor_wrote))
+    else:
         conversations = conversations.filter(counsellor=actor)
     # "pk" only makes the order of equal end times stable between page loads.
     return conversations.order_by("ended_at", "pk")

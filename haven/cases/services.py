@@ -48,12 +48,10 @@ class CodingLimit(ChatError):
 
 
 def _codable_conversation(actor: Any, conversation_id: uuid.UUID | str) -> Conversation:
-    """The conversation if ``actor`` may code it: its counsellor, or a supervisor. It must
-    have been accepted (a conversation nobody answered has nothing to code)."""
+    """The conversation if ``actor`` may code it: its counsellor, or a supervisor (also
+    one nobody answered, once it has ended: see ``selectors.still_to_code``)."""
     conversation = chat_selectors.access_conversation(actor, conversation_id)
-    if conversation is None or conversation.counsellor_id is None:
-        raise NotFound(_("This conversation was not found."))
-    if conversation.counsellor_id != actor.id and not can(actor, Action.REVIEW_CASES):
+    if conversation is None or not selectors.may_code(actor, conversation):
         raise NotFound(_("This conversation was not found."))
     return conversation
 

@@ -67,9 +67,7 @@ def _codable(actor: Any, conversation_id: uuid.UUID) -> Conversation:
     """The conversation if ``actor`` may code it (its counsellor, or a supervisor), else
     404. The services check the same again before every write."""
     conversation = chat_selectors.access_conversation(actor, conversation_id)
-    if conversation is None or conversation.counsellor_id is None:
-        raise Http404
-    if conversation.counsellor_id != actor.id and not can(actor, Action.REVIEW_CASES):
+    if conversation is None or not selectors.may_code(actor, conversation):
         raise Http404
     return conversation
 

@@ -610,3 +610,44 @@ def checked(html: str, name: str) -> list[str]:
     return re.findall(
         rf'<input type="(?:radio|checkbox)" name="{name}" id="[^"]+" value="([^"]*)" checked', html
     )
+
+
+def unanswered(*, wrote: bool) -> Conversation:
+    """A chat the visitor left while waiting, with or without writing something first."""
+    conversation, _token = chat_services.conversation_start(language="nl")
+    if wrote:
+        chat_services.message_send(
+            conversation_id=conversation.id,
+            sender=Message.Sender.VISITOR,
+            text="a synthetic test message",
+            client_id=uuid.uuid4().hex,
+        )
+    chat_services.conversation_end(conversation_id=conversation.id, party="visitor")
+    conversation.refresh_from_db()
+    return conversation
+
+
+def test_a_visitor_who_wrote_and_left_unanswered_reaches_the_supervisors_list(
+    people: dict[str, Any], clock
+) -> None:  # type: ignore[no-untyped-def]
+    """Nobody answered, but the visitor wrote: a supervisor sees it (marked as unanswered)
+    and can code it, so the contact is not lost from the figures. A counsellor does not
+    see it, and a chat left without a word is listed for nobody."""
+    wrote = unanswered(wrote=True)
+    silent = unanswered(wrote=False)
+    supervisor = signed_in(people["supervisor"])
+    html = supervisor.get("/en/console/cases/").content.decode()
+    assert str(wrote.id) in html and str(silent.id) not in html
+    assert "nobody answered" in html
+    own = signed_in(people["own"]).get("/en/console/cases/").content.decode()
+    assert str(wrote.id) not in own
+    assert signed_in(people["own"]).get(coding_url(wrote)).status_code == 404
+
+    page = supervisor.get(coding_url(wrote))
+    assert page.status_code == 200
+    case = code(people["supervisor"], wrote)
+    assert case is not None
+    wrote.refresh_from_db()
+    assert wrote.coded_at is not None
+    html = supervisor.get("/en/console/cases/").content.decode()
+    assert str(wrote.id) not in html
