@@ -58,6 +58,21 @@ def model_line(choice: ModelEstimate, translate: Translate, number: Number) -> s
     }
 
 
+def chosen_by(result: Estimate, translate: Translate = untranslated) -> str:
+    """How the model was chosen, in words: the stepwise threshold, or the criterion and
+    how the models were searched."""
+    t = translate
+    model = result.model
+    if model.method == STEPWISE:
+        return t(_("stepwise (SparseMSE, threshold p = %(threshold)s)")) % {
+            "threshold": f"{result.threshold:g}"
+        }
+    return t(_("lowest %(criterion)s (%(search)s)")) % {
+        "criterion": t(METHOD_NAMES[model.method]),
+        "search": t(SEARCH_NAMES[model.search]),
+    }
+
+
 def render_text(
     result: Estimate, translate: Translate = untranslated, number: Number = whole_number
 ) -> str:
@@ -85,18 +100,9 @@ def render_text(
         }
     )
     model = result.model
-    if model.method == STEPWISE:
-        chosen_by = t(_("stepwise (SparseMSE, threshold p = %(threshold)s)")) % {
-            "threshold": f"{result.threshold:g}"
-        }
-    else:
-        chosen_by = t(_("lowest %(criterion)s (%(search)s)")) % {
-            "criterion": t(METHOD_NAMES[model.method]),
-            "search": t(SEARCH_NAMES[model.search]),
-        }
     lines.append(
         t(_("Model, chosen by %(method)s: %(model)s")) % {
-            "method": chosen_by,
+            "method": chosen_by(result, t),
             "model": model.words.render(t),
         }
     )  # fmt: skip

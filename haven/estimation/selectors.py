@@ -20,6 +20,7 @@ from haven.accounts.roles import Action
 from haven.estimation.messages import Message
 from haven.estimation.models import SavedEstimate
 from haven.estimation.mse import Estimate
+from haven.reports.selectors import is_calendar_year
 
 LANGUAGES = ("nl", "en")
 
@@ -47,12 +48,6 @@ def attached_estimate(year: int) -> SavedEstimate | None:
     return SavedEstimate.objects.filter(year=year).order_by("-created_at", "-id").first()
 
 
-def is_calendar_year(start: dt.date, end: dt.date) -> bool:
-    """Whether [start, end) is one whole calendar year (only those reports show an
-    estimate: an estimate is made for a year)."""
-    return (start.month, start.day) == (1, 1) and end == dt.date(start.year + 1, 1, 1)
-
-
 def report_estimate(
     *, start: dt.date, end: dt.date, public: bool = False, threshold: int | None = None
 ) -> dict[str, Any] | None:
@@ -62,6 +57,7 @@ def report_estimate(
 
     Public output follows the report's rule for small numbers: an estimate made from fewer
     people than ``threshold`` seen on the registers is not published."""
+    # Only a calendar year's report shows an estimate: an estimate is made for a year.
     if not is_calendar_year(start, end):
         return None
     saved = attached_estimate(start.year)

@@ -25,7 +25,7 @@ from haven.estimation.models import SavedEstimate
 from haven.estimation.mse import estimate
 from haven.estimation.selection import METHODS
 from haven.estimation.table import parse_csv
-from haven.reports.forms import FIRST_YEAR
+from haven.reports.selectors import FIRST_YEAR
 
 # The most bootstrap replications the page allows: 1,000 (the default) takes up to a
 # minute on the reference tables; more would keep a web request waiting far longer.

@@ -23,24 +23,19 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
 from haven.chat.services import NotFound
-from haven.core.i18n import language_switch
+from haven.core.i18n import language_switch, whole_number
 from haven.estimation import render as words
 from haven.estimation import selectors, services
 from haven.estimation.forms import EstimateForm
 from haven.estimation.models import SavedEstimate
-from haven.estimation.mse import Estimate, ModelEstimate
-from haven.estimation.selection import STEPWISE, NoModel
+from haven.estimation.mse import ModelEstimate
+from haven.estimation.selection import NoModel
 from haven.estimation.table import TableError
 
 # The list shows this many estimates, newest first (far more than a knowledge centre makes).
 LIST_LIMIT = 200
 
 EXAMPLE = "b,c,d,count\n0,0,1,41\n0,1,0,5\n1,0,0,5\n1,1,0,54\n1,0,1,6\n0,1,1,0\n1,1,1,12\n"
-
-
-def whole(value: float) -> str:
-    """A whole number in the active language's grouping: 11.313 in Dutch, 11,313 in English."""
-    return number_format(round(value), decimal_pos=0, force_grouping=True)
 
 
 def _decimal(value: float) -> str:
@@ -120,8 +115,8 @@ def _rows(saved: list[SavedEstimate]) -> list[dict[str, Any]]:
         rows.append(
             {
                 "saved": item,
-                "total": whole(result.total),
-                "interval": words.interval_text(result.interval, _, whole),
+                "total": whole_number(result.total),
+                "interval": words.interval_text(result.interval, _, whole_number),
                 "method": _(words.METHOD_NAMES[result.method]),
                 "attached": attached,
             }
@@ -145,24 +140,12 @@ def estimate_detail(request: HttpRequest, estimate_id: uuid.UUID) -> HttpRespons
     return _page(request, "estimation/detail.html", {"saved": saved, **_result(saved)})
 
 
-def _chosen_by(result: Estimate) -> str:
-    model = result.model
-    if model.method == STEPWISE:
-        return _("stepwise (SparseMSE, threshold p = %(threshold)s)") % {
-            "threshold": f"{result.threshold:g}"
-        }
-    return _("lowest %(criterion)s (%(search)s)") % {
-        "criterion": _(words.METHOD_NAMES[model.method]),
-        "search": _(words.SEARCH_NAMES[model.search]),
-    }
-
-
 def _choice_row(choice: ModelEstimate, chosen: str) -> dict[str, Any]:
     return {
         "method": _(words.METHOD_NAMES[choice.method]),
         "chosen": choice.method == chosen,
-        "total": whole(choice.total),
-        "interval": words.interval_text(choice.interval, _, whole),
+        "total": whole_number(choice.total),
+        "interval": words.interval_text(choice.interval, _, whole_number),
         "model": choice.words.render(_),
         "aic": _decimal(choice.aic),
         "bic": _decimal(choice.bic),
@@ -178,31 +161,31 @@ def _result(saved: SavedEstimate) -> dict[str, Any]:
     elif summary.interval is None:
         bca = _("could not be computed")
     else:
-        bca = words.interval_text(summary.interval, _, whole)
+        bca = words.interval_text(summary.interval, _, whole_number)
     table = saved.table
     return {
         "result": result,
         "level": words.percent(result.level),
-        "total": whole(result.total),
-        "unseen": whole(result.unseen),
-        "observed": whole(result.observed),
+        "total": whole_number(result.total),
+        "unseen": whole_number(result.unseen),
+        "observed": whole_number(result.observed),
         "share": round(100 * result.share_seen),
         "seen_sentence": result.seen_sentence.render(_),
         "model_words": result.model.words.render(_),
-        "chosen_by": _chosen_by(result),
-        "model_interval": words.interval_text(result.model.interval, _, whole),
+        "chosen_by": words.chosen_by(result, _),
+        "model_interval": words.interval_text(result.model.interval, _, whole_number),
         "bca_interval": bca,
         "bootstrap": summary,
         "comparison": [_choice_row(choice, result.method) for choice in result.comparison],
         "warnings": [warning.render(_) for warning in result.warnings],
         "lists": [
-            {"name": name, "size": whole(size)}
+            {"name": name, "size": whole_number(size)}
             for name, size in zip(result.lists, result.list_sizes, strict=True)
         ],
         "table": {
             "lists": table.lists,
             "rows": [
-                {"pattern": pattern, "count": whole(count)}
+                {"pattern": pattern, "count": whole_number(count)}
                 for pattern, count in zip(table.patterns, table.counts, strict=True)
             ],
         },

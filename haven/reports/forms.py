@@ -10,8 +10,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from haven.core import clock
+from haven.reports.selectors import FIRST_YEAR
 
-FIRST_YEAR = 2000
 # The first day a period may start on; the last is the end of this year. Both keep the
 # earlier years of the comparison (three back by default) within the calendar.
 FIRST_DAY = dt.date(FIRST_YEAR, 1, 1)

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 
 from haven.cases import codebook
+from haven.core.i18n import whole_number
 from haven.reports import charts, figures
 from haven.reports.figures import Figure, Report, Value
 
@@ -344,10 +345,6 @@ def to_pdf(report: Report) -> bytes:
 # --- the attached multiple systems estimate (haven/estimation; docs/reports.md) ---------------
 
 
-def _whole(value: float) -> str:
-    return formats.number_format(round(value), 0, force_grouping=True)
-
-
 def _interval_label(entry: dict[str, Any]) -> str:
     """English source of the interval's name, with %(level)s."""
     if entry["interval"]["kind"] == "bca":
@@ -421,13 +418,13 @@ def _estimate_context(entry: dict[str, Any] | None) -> dict[str, Any] | None:
         "An estimated %(total)s victims in all (%(interval_label)s: %(interval)s), of whom "
         "about %(unseen)s are on no register."
     ) % {
-        "total": _whole(entry["total"]),
+        "total": whole_number(entry["total"]),
         "interval_label": _(_interval_label(entry)) % {"level": round(interval["level"] * 100)},
-        "interval": f"{_whole(interval['lower'])}\N{EN DASH}{_whole(interval['upper'])}",
-        "unseen": _whole(entry["unseen"]),
+        "interval": "\N{EN DASH}".join(whole_number(interval[end]) for end in ("lower", "upper")),
+        "unseen": whole_number(entry["unseen"]),
     }
     return {
-        "total": _whole(entry["total"]),
+        "total": whole_number(entry["total"]),
         "summary": f"{summary} {seen[:1].upper()}{seen[1:]}.",
         "model": _("Model: %(model)s.") % {"model": entry["model"][language]},
         "warnings": [warning[language] for warning in entry["warnings"]],

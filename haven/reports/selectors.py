@@ -150,10 +150,19 @@ def shift_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year - years, day=28)
 
 
+# The first year a report or an estimate may be about (pages, commands and services alike).
+FIRST_YEAR = 2000
+
+
+def is_calendar_year(start: dt.date, end: dt.date) -> bool:
+    """Whether [start, end) is one whole calendar year."""
+    return (start.month, start.day) == (1, 1) and end == dt.date(start.year + 1, 1, 1)
+
+
 def period_label(start: dt.date, end: dt.date) -> str:
     """ "2020" for a calendar year, else "2020-03-01/2020-08-31" (ISO 8601, end inclusive):
     the same in every language."""
-    if start.month == start.day == 1 and end == start.replace(year=start.year + 1):
+    if is_calendar_year(start, end):
         return str(start.year)
     return f"{start.isoformat()}/{(end - dt.timedelta(days=1)).isoformat()}"
 

@@ -14,8 +14,7 @@ from django.utils import translation
 from haven.core import clock
 from haven.estimation.selectors import report_estimate
 from haven.reports import render
-from haven.reports.forms import FIRST_YEAR
-from haven.reports.selectors import yearly_report
+from haven.reports.selectors import FIRST_YEAR, yearly_report
 
 
 class Command(BaseCommand):
