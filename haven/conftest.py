@@ -131,6 +131,20 @@ def _empty_cache() -> Iterator[None]:
     """Counters (sign-in failures, abuse limits) never carry over from one test to another."""
     from django.core.cache import cache
 
+    from haven.core import abuse
+
     cache.clear()
+    abuse.clear()
     yield
     cache.clear()
+    abuse.clear()
+
+
+@pytest.fixture(autouse=True)
+def _database_threads() -> Iterator[None]:
+    """Haven's database threads (haven/core/db.py) end with each test, closing their
+    connections, so none outlives the test database or sees another test's rows."""
+    yield
+    from haven.core import db
+
+    db.stop()

@@ -143,6 +143,9 @@ if PRODUCTION and not os.environ.get("DATABASE_URL"):
         "Production mode needs DATABASE_URL (PostgreSQL), for example "
         "postgres://haven:secret@db.internal:5432/haven."
     )
+# CONN_MAX_AGE stays 0, as Django advises under ASGI: each page request runs in a thread of
+# its own. The chat's sockets use Haven's own database threads instead, which keep their
+# connections open (haven/core/db.py), and on PostgreSQL every connection comes from a pool.
 DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'haven.sqlite3'}",
@@ -157,27 +160,51 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
         # synchronous=FULL: a commit is on disk before it returns, so an acknowledged
-        # message survives a power cut too, not only a crash of Haven.
+        # message survives a power cut too, not only a crash of Haven. The writer commits
+        # many messages at once, so this costs one fsync per batch, not per message.
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;",
     }
     # Tests use a file, not shared-cache memory, so that threads racing each other (two
     # counsellors accepting at once) lock the way they do in a real deployment.
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Connecting costs more than most of the chat's queries: take connections from a pool
+    # (psycopg_pool). Haven's database threads each hold one for as long as they live;
+    # page requests borrow one per request.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 2,
+        "max_size": int(os.environ.get("HAVEN_DB_POOL_SIZE", "20")),
+        "timeout": 10,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Threads that run the sockets' reads (haven/core/db.py); writes go to one writer thread per
+# process, which commits up to HAVEN_WRITE_BATCH waiting writes in one transaction.
+HAVEN_DB_THREADS = int(os.environ.get("HAVEN_DB_THREADS", "4"))
+HAVEN_WRITE_BATCH = int(os.environ.get("HAVEN_WRITE_BATCH", "256"))
 
 # --- Channel layer ------------------------------------------------------------------------
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
-    # The pub/sub layer: measured, it kept up under a load where the older list-based Redis
-    # layer and the stock in-memory layer fell seconds behind.
+    # channels-redis' pub/sub layer (measured: it kept up under a load where the older
+    # list-based Redis layer fell seconds behind), publishing in batches
+    # (haven/core/layers.py). Redis' publish/subscribe does not see database numbers, so the
+    # channels' names carry the number of REDIS_URL: two Havens on one Redis with different
+    # databases do not hear each other.
+    from urllib.parse import urlsplit
+
+    _redis_db = urlsplit(REDIS_URL).path.strip("/") or "0"
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL]},
+            "BACKEND": "haven.core.layers.RedisChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL], "prefix": f"haven{_redis_db}"},
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # One process: Haven's own layer, which never scans every channel (haven/core/layers.py).
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "haven.core.layers.LocalChannelLayer", "CONFIG": {"capacity": 1000}}
+    }
 
 # The cache holds short-lived counters (sign-in failures, abuse limits) and today's key for
 # hashing visitor sources. Shared through Redis when there is one, so that every worker
@@ -283,6 +310,12 @@ HAVEN_MESSAGES_PER_CONVERSATION_PER_MINUTE = int(
     os.environ.get("HAVEN_MESSAGES_PER_CONVERSATION_PER_MINUTE", "30")
 )
 HAVEN_BLOCK_SECONDS = int(os.environ.get("HAVEN_BLOCK_SECONDS", str(24 * 60 * 60)))
+# A waiting visitor whose connection has been gone this long (a closed tab, a phone that
+# went away, a worker that died) leaves the queue; one who comes back sooner keeps their
+# place. Each worker says every HAVEN_PRESENCE_HEARTBEAT_SECONDS which waiting visitors it
+# holds, and looks for absent ones as often, so a visitor leaves within absence + twice that.
+HAVEN_QUEUE_ABSENCE_SECONDS = int(os.environ.get("HAVEN_QUEUE_ABSENCE_SECONDS", "120"))
+HAVEN_PRESENCE_HEARTBEAT_SECONDS = int(os.environ.get("HAVEN_PRESENCE_HEARTBEAT_SECONDS", "20"))
 
 # Retention (see docs/codebook.md): transcripts are deleted this many days after their
 # conversation ended (`haven purgetranscripts`, run daily); the coded case stays. A hold

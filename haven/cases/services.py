@@ -30,7 +30,7 @@ from haven.chat.services import (
     NotFound,
     conversation_mark_returning,
 )
-from haven.core import clock, limits
+from haven.core import abuse, clock
 
 
 class ReturnCodeRefused(ChatError):
@@ -223,11 +223,11 @@ def return_code_use(*, conversation_id: uuid.UUID, phrase: str, source: str | No
     conversation = Conversation.objects.select_for_update().get(pk=conversation_id)
     if conversation.status == Conversation.Status.ENDED:
         raise ConversationClosed(_("This chat has ended."))
-    tries = limits.hit("return-code-conversation", str(conversation.id), window=24 * 3600)
+    tries = abuse.hit("return-code-conversation", str(conversation.id), window=24 * 3600)
     if tries > settings.HAVEN_RETURN_CODE_ATTEMPTS:
         raise refused
     if source is not None:
-        per_source = limits.hit("return-code-source", source, window=3600)
+        per_source = abuse.hit("return-code-source", source, window=3600)
         if per_source > settings.HAVEN_RETURN_CODE_ATTEMPTS_PER_SOURCE:
             raise refused
     normalised = returncodes.normalise(phrase)

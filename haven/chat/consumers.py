@@ -1,19 +1,25 @@
 """WebSocket endpoints. Thin: authorise, check the frame, call one service, forward events.
 
-Frames are documented in docs/protocol.md and typed in :mod:`haven.chat.events`.
+Frames are documented in docs/protocol.md and typed in :mod:`haven.chat.events`. Services
+that write run in the process's writer (``db.write``), reads in its database threads
+(``db.read``): see :mod:`haven.core.db`. A write's result arrives once it is committed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
 import uuid
+from collections import defaultdict
 from typing import Any
 
-from channels.db import database_sync_to_async
+from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import translation
@@ -22,7 +28,7 @@ from django.utils.translation import gettext as _
 from haven.accounts.permissions import can, is_fully_signed_in
 from haven.accounts.roles import Action
 from haven.cases import services as cases_services
-from haven.chat import selectors, services
+from haven.chat import positions, selectors, services
 from haven.chat.events import (
     CONSOLE_GROUP,
     SUPERVISOR_GROUP,
@@ -44,9 +50,11 @@ from haven.chat.protocol import (
     VISITOR_FRAMES,
     Field,
     FrameError,
+    SentNumbers,
     parse_frame,
 )
 from haven.chat.ratelimit import TokenBucket
+from haven.core import abuse, db
 from haven.core.sources import source_of
 
 logger = logging.getLogger(__name__)
@@ -66,14 +74,67 @@ class _BaseConsumer(AsyncWebsocketConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.joined: set[str] = set()
+        self.pending: set[asyncio.Task[None]] = set()  # acknowledgements being awaited
         self.lang = settings.LANGUAGE_CODE
         self.bucket = self.make_bucket()
 
     def make_bucket(self) -> TokenBucket:
         return TokenBucket(burst=settings.HAVEN_RATE_BURST, rate=settings.HAVEN_RATE_PER_SECOND)
 
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """Channels' ``AsyncConsumer.__call__``, with a leaner loop: two tasks for the
+        connection's life, one reading the client, one reading the channel layer, taking
+        turns to handle what they read (one message at a time, in the order they got it).
+        Channels' own loop starts a new task and an ``asyncio.wait`` for every message,
+        which under a surge was a fifth of the event loop's time."""
+        self.scope = scope
+        self.base_send = send
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        sources = [receive]
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()
+            sources.append(functools.partial(self.channel_layer.receive, self.channel_name))
+        turn = asyncio.Lock()
+
+        async def pump(source: Any) -> None:
+            while True:
+                message = await source()
+                async with turn:
+                    await self.dispatch(message)
+
+        pumps = [asyncio.create_task(pump(source)) for source in sources]
+        try:
+            done, _ = await asyncio.wait(pumps, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                task.result()  # StopConsumer ends the connection; anything else is raised
+        except StopConsumer:
+            pass
+        finally:
+            for task in pumps:
+                task.cancel()
+            await asyncio.gather(*pumps, return_exceptions=True)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Channels' own dispatch first closes stale database connections, with a hop to its
+        one shared thread, before every frame and every event: the queue this module avoids.
+        These consumers never use the database on the event loop's thread (their database
+        work runs in Haven's threads, which look after their own connections)."""
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    async def websocket_disconnect(self, message: dict[str, Any]) -> None:
+        # As Channels' own, without the same hop (see dispatch).
+        await self.disconnect(message["code"])
+        raise StopConsumer()
+
     async def connect(self) -> None:
         self.lang = _language_from_query(self.scope.get("query_string", b""))
+        # For the rest of this connection: everything it says (error frames, and refusals
+        # made by services in Haven's threads, which are given the active language) is in
+        # its language. The connection runs in its own task, so this touches no other.
+        translation.activate(self.lang)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
@@ -82,31 +143,63 @@ class _BaseConsumer(AsyncWebsocketConsumer):
         self.joined.clear()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        with translation.override(self.language()):
-            if not self.bucket.take():
-                await self.refused_for_flood(text_data)
-                return
-            try:
-                frame = parse_frame(text_data if text_data is not None else bytes_data, self.schema)
-            except FrameError as exc:
-                ids = _identifiers_of(text_data)
-                await self.send_error(
-                    exc.code,
-                    _frame_error_text(exc.code),
-                    client_id=ids.get("client_id"),
-                    conversation=ids.get("conversation"),
-                )
-                return
-            try:
-                await getattr(self, "on_" + frame["type"])(frame)
-            except services.ChatError as exc:
-                await self.send_error(
-                    exc.code,
-                    exc.message,
-                    client_id=frame.get("client_id"),
-                    conversation=frame.get("conversation"),
-                    retry_after=getattr(exc, "retry_after", None),
-                )
+        if not self.bucket.take():
+            await self.refused_for_flood(text_data)
+            return
+        try:
+            frame = parse_frame(text_data if text_data is not None else bytes_data, self.schema)
+        except FrameError as exc:
+            ids = _identifiers_of(text_data)
+            await self.send_error(
+                exc.code,
+                _frame_error_text(exc.code),
+                client_id=ids.get("client_id"),
+                conversation=ids.get("conversation"),
+            )
+            return
+        try:
+            await getattr(self, "on_" + frame["type"])(frame)
+        except services.ChatError as exc:
+            await self.refuse(frame, exc)
+
+    async def refuse(self, frame: dict[str, Any], exc: services.ChatError) -> None:
+        await self.send_error(
+            exc.code,
+            exc.message,
+            client_id=frame.get("client_id"),
+            conversation=frame.get("conversation"),
+            retry_after=getattr(exc, "retry_after", None),
+        )
+
+    def acknowledge_later(self, frame: dict[str, Any], stored: asyncio.Future[Any]) -> None:
+        """Send the ``ack`` for a ``send`` once its message is committed, without holding up
+        this socket meanwhile: a console with many conversations keeps receiving their
+        messages while its own replies are being stored. Messages are still stored in the
+        order they were sent (the writer takes them in that order)."""
+        task = asyncio.create_task(self._acknowledge(frame, stored))
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def _acknowledge(self, frame: dict[str, Any], stored: asyncio.Future[Any]) -> None:
+        try:
+            message = await stored
+        except services.ChatError as exc:
+            await self.refuse(frame, exc)
+            return
+        except Exception:
+            # Not stored (the database failed): the client has no ack, keeps the message
+            # and sends it again when it reconnects.
+            logger.warning("A message could not be stored; its sender will resend it")
+            await self.close(code=1011)
+            return
+        await self.send_event(
+            {
+                "type": "ack",
+                "conversation": str(message.conversation_id),
+                "client_id": frame["client_id"],
+                "seq": message.seq,
+            }
+        )
 
     async def refused_for_flood(self, text_data: str | None) -> None:
         ids = _identifiers_of(text_data)
@@ -140,6 +233,15 @@ class _BaseConsumer(AsyncWebsocketConsumer):
     async def send_event(self, event: Event) -> None:
         await self.send(text_data=json.dumps(event, ensure_ascii=False))
 
+    async def forward(self, message: dict[str, Any]) -> None:
+        """Send a group event as it came: as the frame its publisher wrote out once for every
+        socket that gets it (haven.chat.events.group_message), or else written out here."""
+        frame = message.get("frame")
+        if frame is None:
+            await self.send_event(message["event"])
+        else:
+            await self.send(text_data=frame)
+
     async def send_error(
         self,
         code: str,
@@ -167,49 +269,50 @@ class VisitorConsumer(_BaseConsumer):
     async def connect(self) -> None:
         self.conversation_id: uuid.UUID | None = None
         # The highest sequence number this socket has sent the visitor (see haven_event).
-        self.sent_seq = 0
+        self.sent = SentNumbers()
         self.source = source_of(self.scope)
         await super().connect()
+
+    async def disconnect(self, code: int) -> None:
+        if self.conversation_id is not None:
+            positions.keeper().unwatch(str(self.conversation_id), self.channel_name)
+        await super().disconnect(code)
 
     async def on_start(self, frame: dict[str, Any]) -> None:
         if self.conversation_id is not None:
             raise services.ChatError(_("A chat is already open."), code="already_started")
-        conversation, token = await database_sync_to_async(services.conversation_start)(
-            language=self.lang, source=self.source
+        if self.source is not None:
+            # A block made on another worker must hold here at once, not a second later.
+            await abuse.refresh("blocked-source", self.source)
+        conversation, token = await db.write(
+            services.conversation_start, language=self.lang, source=self.source
         )
         await self._bind(conversation, token=token, last_seq=0)
 
     async def on_resume(self, frame: dict[str, Any]) -> None:
-        conversation = await database_sync_to_async(selectors.conversation_for_token)(
-            frame["token"]
-        )
+        conversation = await db.read(selectors.conversation_for_token, frame["token"])
         if conversation is None:
             raise services.NotFound(_("This chat was not found. You can start a new chat."))
         if self.conversation_id not in (None, conversation.id):
             raise services.ChatError(_("A chat is already open."), code="already_started")
         if self.source is not None:
-            await database_sync_to_async(services.conversation_visitor_seen)(
-                conversation_id=conversation.id, source=self.source
-            )
+            services.conversation_visitor_seen(conversation_id=conversation.id, source=self.source)
         await self._bind(conversation, token=None, last_seq=frame["last_seq"])
 
     async def on_send(self, frame: dict[str, Any]) -> None:
         conversation_id = self._require_conversation()
-        message = await database_sync_to_async(services.message_send)(
+        request = services.MessageRequest(
             conversation_id=conversation_id,
             sender=Message.Sender.VISITOR,
             text=frame["text"],
             client_id=frame["client_id"],
             source=self.source,
+            language=self.lang,
         )
-        await self.send_event(
-            {
-                "type": "ack",
-                "conversation": str(conversation_id),
-                "client_id": frame["client_id"],
-                "seq": message.seq,
-            }
+        stored = db.submit_batched(
+            services.messages_send, request, lock=(Conversation, conversation_id)
         )
+        self.acknowledge_later(frame, stored)
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         await services.conversation_typing(
@@ -217,15 +320,22 @@ class VisitorConsumer(_BaseConsumer):
         )
 
     async def on_end(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(services.conversation_end)(
-            conversation_id=self._require_conversation(), party=Conversation.Party.VISITOR
+        conversation_id = self._require_conversation()
+        await db.write(
+            services.conversation_end,
+            conversation_id=conversation_id,
+            party=Conversation.Party.VISITOR,
+            lock=(Conversation, conversation_id),
         )
 
     async def on_return_code_request(self, frame: dict[str, Any]) -> None:
         # The phrase goes to this socket only and is kept nowhere: not in the stream, not
         # in a group event, not in a log line.
-        phrase = await database_sync_to_async(cases_services.return_code_issue)(
-            conversation_id=self._require_conversation()
+        conversation_id = self._require_conversation()
+        phrase = await db.write(
+            cases_services.return_code_issue,
+            conversation_id=conversation_id,
+            lock=(Conversation, conversation_id),
         )
         reply: ReturnCodeEvent = {"type": "return_code", "code": phrase}
         await self.send_event(reply)
@@ -233,8 +343,13 @@ class VisitorConsumer(_BaseConsumer):
     async def on_return_code_use(self, frame: dict[str, Any]) -> None:
         # Success also appends a "returned" entry to the stream (the service does that),
         # which both sides receive through the conversation's group.
-        await database_sync_to_async(cases_services.return_code_use)(
-            conversation_id=self._require_conversation(), phrase=frame["code"], source=self.source
+        conversation_id = self._require_conversation()
+        await db.write(
+            cases_services.return_code_use,
+            conversation_id=conversation_id,
+            phrase=frame["code"],
+            source=self.source,
+            lock=(Conversation, conversation_id),
         )
         reply: ReturnCodeAcceptedEvent = {"type": "return_code_accepted"}
         await self.send_event(reply)
@@ -248,11 +363,13 @@ class VisitorConsumer(_BaseConsumer):
             return
         if event["type"] == "message":
             # A group event can arrive after the history that already held it (joined
-            # first, read second; and a pub/sub layer may deliver late). Send each number once.
-            if event["message"]["seq"] <= self.sent_seq:
+            # first, read second), or late and out of order (a pub/sub layer, two workers).
+            # Send each number once, and every number that was not sent yet.
+            if not self.sent.first_time(event["message"]["seq"]):
                 return
-            self.sent_seq = event["message"]["seq"]
-        await self.send_event(event)
+        elif event["type"] == "state" and self.conversation_id is not None:
+            positions.keeper().unwatch(str(self.conversation_id), self.channel_name)
+        await self.forward(message)
 
     def _require_conversation(self) -> uuid.UUID:
         if self.conversation_id is None:
@@ -264,12 +381,14 @@ class VisitorConsumer(_BaseConsumer):
         # worst, and the client drops the copy by its sequence number. Never zero times.
         self.conversation_id = conversation.id
         await self.join(conversation_group(conversation.id))
-        welcome, history = await database_sync_to_async(_visitor_snapshot)(
-            conversation.id, token, last_seq
-        )
-        self.sent_seq = max([welcome["last_seq"], *(m["seq"] for m in history["messages"])])
+        welcome, history = await db.read(_visitor_snapshot, conversation.id, token, last_seq)
+        self.sent.cover(max([welcome["last_seq"], *(m["seq"] for m in history["messages"])]))
         await self.send_event(welcome)
         await self.send_event(history)
+        if "position" in welcome:
+            # While it waits, this worker keeps the visitor's place current and says that
+            # the visitor is still here (haven.chat.positions).
+            positions.keeper().watch(str(conversation.id), self.channel_name, welcome["position"])
 
 
 def _visitor_snapshot(
@@ -313,11 +432,9 @@ class CounsellorConsumer(_BaseConsumer):
         self.user = self.scope.get("user")
         self.renewed_at = time.monotonic()
         # Per conversation, the highest sequence number this socket has sent (haven_event).
-        self.sent_seq: dict[str, int] = {}
+        self.sent: defaultdict[str, SentNumbers] = defaultdict(SentNumbers)
         self.watch: asyncio.Task[None] | None = None
-        allowed = await database_sync_to_async(_may_use_console)(
-            self.user, self.scope.get("session")
-        )
+        allowed = await db.read(_may_use_console, self.user, self.scope.get("session"))
         if not allowed:
             # Accept, then close with our code: a refused handshake reaches the browser as
             # 1006, and the console would keep retrying instead of stopping.
@@ -327,7 +444,7 @@ class CounsellorConsumer(_BaseConsumer):
         await super().connect()
         await self.join(CONSOLE_GROUP)
         await self.join(counsellor_group(self.user.id))
-        hello = await database_sync_to_async(_console_snapshot)(self.user)
+        hello = await db.read(_console_snapshot, self.user)
         if "live" in hello:
             await self.join(SUPERVISOR_GROUP)
         for entry in hello["conversations"]:
@@ -348,7 +465,7 @@ class CounsellorConsumer(_BaseConsumer):
         session = self.scope.get("session")
         while True:
             await asyncio.sleep(RECHECK_SECONDS)
-            if not await database_sync_to_async(still_allowed)(self.user, session):
+            if not await db.read(still_allowed, self.user, session):
                 await self.close(code=CLOSE_FORBIDDEN)
                 return
 
@@ -357,13 +474,11 @@ class CounsellorConsumer(_BaseConsumer):
         # request would, so a counsellor chatting for an hour is not signed out.
         if time.monotonic() - self.renewed_at > RECHECK_SECONDS:
             self.renewed_at = time.monotonic()
-            await database_sync_to_async(_renew)(self.scope.get("session"))
+            await db.read(_renew, self.scope.get("session"))
         await super().receive(text_data=text_data, bytes_data=bytes_data)
 
     async def on_open(self, frame: dict[str, Any]) -> None:
-        allowed = await database_sync_to_async(selectors.access_conversation)(
-            self.user, frame["conversation"]
-        )
+        allowed = await db.read(selectors.access_conversation, self.user, frame["conversation"])
         if allowed is None:
             raise services.NotFound(_("This conversation was not found."))
         # Join first, then read: a message stored in between arrives twice at worst (the
@@ -371,8 +486,13 @@ class CounsellorConsumer(_BaseConsumer):
         group = conversation_group(frame["conversation"])
         await self.join(group)
         try:
-            conversation, messages = await database_sync_to_async(services.conversation_open)(
-                actor=self.user, conversation_id=frame["conversation"], last_seq=frame["last_seq"]
+            # A read with one audit entry: in a database thread, not in the writer, so a
+            # long history never holds up everybody's messages.
+            conversation, messages = await db.read(
+                services.conversation_open,
+                actor=self.user,
+                conversation_id=frame["conversation"],
+                last_seq=frame["last_seq"],
             )
         except services.NotFound:
             await self.leave(group)
@@ -384,36 +504,34 @@ class CounsellorConsumer(_BaseConsumer):
             "messages": messages,
         }
         key = str(conversation.id)
-        self.sent_seq[key] = max(
-            [self.sent_seq.get(key, 0), conversation.last_seq, *(m["seq"] for m in messages)]
-        )
+        self.sent[key].cover(max([conversation.last_seq, *(m["seq"] for m in messages)]))
         await self.send_event(history)
 
     async def on_accept(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(services.conversation_accept)(
-            conversation_id=frame["conversation"], counsellor=self.user
+        await db.write(
+            services.conversation_accept,
+            conversation_id=frame["conversation"],
+            counsellor=self.user,
+            lock=(Conversation, frame["conversation"]),
         )
 
     async def on_send(self, frame: dict[str, Any]) -> None:
-        message = await database_sync_to_async(services.message_send)(
+        request = services.MessageRequest(
             conversation_id=frame["conversation"],
             sender=Message.Sender.COUNSELLOR,
             text=frame["text"],
             client_id=frame["client_id"],
             author=self.user,
+            language=self.lang,
         )
-        await self.send_event(
-            {
-                "type": "ack",
-                "conversation": str(frame["conversation"]),
-                "client_id": frame["client_id"],
-                "seq": message.seq,
-            }
+        stored = db.submit_batched(
+            services.messages_send, request, lock=(Conversation, frame["conversation"])
         )
+        self.acknowledge_later(frame, stored)
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
-        conversation = await database_sync_to_async(selectors.access_conversation)(
-            self.user, frame["conversation"]
+        conversation = await db.read(
+            selectors.access_conversation, self.user, frame["conversation"]
         )
         # Only in a conversation this counsellor holds: a colleague reading along in the
         # queue must not make the visitor think someone is answering.
@@ -426,20 +544,31 @@ class CounsellorConsumer(_BaseConsumer):
         )
 
     async def on_read(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(services.conversation_mark_read)(
-            conversation_id=frame["conversation"], counsellor=self.user, seq=frame["seq"]
+        await db.write(
+            services.conversation_mark_read,
+            conversation_id=frame["conversation"],
+            counsellor=self.user,
+            seq=frame["seq"],
+            lock=(Conversation, frame["conversation"]),
         )
 
     async def on_end(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(services.conversation_end)(
+        await db.write(
+            services.conversation_end,
             conversation_id=frame["conversation"],
             party=Conversation.Party.COUNSELLOR,
             actor=self.user,
+            lock=(Conversation, frame["conversation"]),
         )
 
     async def on_block(self, frame: dict[str, Any]) -> None:
-        await database_sync_to_async(services.conversation_block)(
-            conversation_id=frame["conversation"], actor=self.user
+        # The visitor's source may be known only to the worker the visitor is on.
+        await abuse.refresh("conversation-source", str(frame["conversation"]))
+        await db.write(
+            services.conversation_block,
+            conversation_id=frame["conversation"],
+            actor=self.user,
+            lock=(Conversation, frame["conversation"]),
         )
 
     async def haven_event(self, message: dict[str, Any]) -> None:
@@ -463,15 +592,13 @@ class CounsellorConsumer(_BaseConsumer):
                 await self.send_event(taken)
                 return
         if event["type"] == "queue_position":
+            return  # for visitors only
+        # As for the visitor: each number once, also when it comes late.
+        if event["type"] == "message" and not self.sent[event["conversation"]].first_time(
+            event["message"]["seq"]
+        ):
             return
-        if event["type"] == "message":
-            # As for the visitor: a late group event whose number this socket already
-            # sent (in a history or an earlier event) is dropped.
-            key, seq = event["conversation"], event["message"]["seq"]
-            if seq <= self.sent_seq.get(key, 0):
-                return
-            self.sent_seq[key] = seq
-        await self.send_event(event)
+        await self.forward(message)
 
 
 def _console_snapshot(user: Any) -> ConsoleHelloEvent:

@@ -6,7 +6,8 @@ Services build these; consumers forward them. Nothing here names a person: a cou
 
 from __future__ import annotations
 
-from typing import Literal, NotRequired, TypedDict
+import json
+from typing import Any, Literal, NotRequired, TypedDict
 
 from haven.chat.models import Conversation, Message
 
@@ -43,6 +44,8 @@ class StateEvent(TypedDict):
 
 
 class QueuePositionEvent(TypedDict):
+    """To a waiting visitor whose place in the queue changed (never for an unchanged one)."""
+
     type: Literal["queue_position"]
     conversation: str
     position: int  # 1 = next in line
@@ -99,15 +102,25 @@ class ErrorEvent(TypedDict):
 
 class QueueEntry(TypedDict):
     conversation: str
-    position: int
-    waiting_since: str
+    waiting_since: str  # the queue's order: oldest first (then by conversation id)
     message_count: int
     preview: str  # the visitor's latest words, shortened
+    seq: int  # the conversation's last sequence number when this was true
 
 
-class QueueEvent(TypedDict):
-    type: Literal["queue"]
-    waiting: list[QueueEntry]
+class QueueEntryEvent(TypedDict):
+    """To every console: a conversation joined the queue, or its entry changed."""
+
+    type: Literal["queue_entry"]
+    entry: QueueEntry
+
+
+class QueueLeaveEvent(TypedDict):
+    """To every console: a conversation left the queue (accepted, ended, or its visitor left)."""
+
+    type: Literal["queue_leave"]
+    conversation: str
+    seq: int  # entries of this conversation with a lower ``seq`` are older than this
 
 
 class ConsoleConversation(TypedDict):
@@ -132,11 +145,19 @@ class AssignedEvent(TypedDict):
     conversation: ConsoleConversation
 
 
-class LiveEvent(TypedDict):
-    """To supervisors' consoles: every active conversation, to read along."""
+class LiveEntryEvent(TypedDict):
+    """To supervisors' consoles: a conversation became active (someone accepted it)."""
 
-    type: Literal["live"]
-    conversations: list[ConsoleConversation]
+    type: Literal["live_entry"]
+    conversation: ConsoleConversation
+
+
+class LiveLeaveEvent(TypedDict):
+    """To supervisors' consoles: an active conversation ended."""
+
+    type: Literal["live_leave"]
+    conversation: str
+    seq: int
 
 
 class ReadEvent(TypedDict):
@@ -156,11 +177,13 @@ Event = (
     | ReturnCodeEvent
     | ReturnCodeAcceptedEvent
     | ErrorEvent
-    | QueueEvent
+    | QueueEntryEvent
+    | QueueLeaveEvent
     | ConsoleHelloEvent
     | AssignedEvent
     | ReadEvent
-    | LiveEvent
+    | LiveEntryEvent
+    | LiveLeaveEvent
 )
 
 
@@ -192,6 +215,18 @@ def state_event(conversation: Conversation) -> StateEvent:
     if conversation.ended_by:
         event["ended_by"] = conversation.ended_by
     return event
+
+
+def group_message(event: Event, **meta: Any) -> dict[str, Any]:
+    """The channel-layer message that carries ``event`` to a group: the event, metadata for
+    the consumers (never sent to a client) and the frame itself, written out once here
+    rather than by each of the sockets that forward it."""
+    return {
+        "type": "haven.event",
+        "event": event,
+        "meta": meta,
+        "frame": json.dumps(event, ensure_ascii=False),
+    }
 
 
 # Channel-layer group names. Only these modules build them.

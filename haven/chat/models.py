@@ -46,6 +46,10 @@ class Conversation(models.Model):
     accepted_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     ended_by = models.CharField(max_length=16, choices=Party.choices, blank=True)
+    # While waiting: when the visitor was last known to be connected (each worker says so
+    # for its own sockets now and then). A waiting conversation whose visitor has been gone
+    # for HAVEN_QUEUE_ABSENCE_SECONDS leaves the queue (see services.conversations_end_absent).
+    visitor_seen_at = models.DateTimeField(null=True, blank=True)
     # The highest sequence number handed out in this conversation's stream.
     last_seq = models.PositiveIntegerField(default=0)
     # The highest sequence number the assigned counsellor has seen (for unread counts).

@@ -118,3 +118,44 @@ def _check_field(spec: Field, value: Any) -> Any:
     except UnicodeEncodeError as exc:
         raise FrameError("bad_field", f"'{spec.name}' is not valid text.") from exc
     return value
+
+
+class SentNumbers:
+    """The sequence numbers of one conversation that a socket has sent its client, so that
+    each is sent once: everything up to ``upto``, and the numbers sent above it.
+
+    Live events can arrive late and out of order (two workers publish the two sides of a
+    conversation through Redis): a number above the ones sent is always sent, even when a
+    higher one went first; only a number already sent is dropped.
+    """
+
+    LIMIT = 256
+
+    def __init__(self) -> None:
+        self.upto = 0
+        self.above: set[int] = set()
+
+    def cover(self, seq: int) -> None:
+        """Everything up to ``seq`` has been sent (a history, or a snapshot's last number)."""
+        if seq > self.upto:
+            self.upto = seq
+            self.above = {n for n in self.above if n > seq}
+            self._advance()
+
+    def first_time(self, seq: int) -> bool:
+        """Whether ``seq`` is new; if so it counts as sent from now on."""
+        if seq <= self.upto or seq in self.above:
+            return False
+        self.above.add(seq)
+        if len(self.above) > self.LIMIT:
+            # A socket that never caught up from the start (a console that was assigned a
+            # conversation and never opened it): a number more than LIMIT messages behind
+            # will not come any more. Keeps the memory per conversation bounded.
+            self.upto = min(self.above) - 1
+        self._advance()
+        return True
+
+    def _advance(self) -> None:
+        while self.upto + 1 in self.above:
+            self.upto += 1
+            self.above.discard(self.upto)

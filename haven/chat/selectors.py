@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import Count, F, OuterRef, Q, Subquery
 
@@ -13,6 +15,7 @@ from haven.accounts.permissions import can
 from haven.accounts.roles import Action
 from haven.chat.events import ConsoleConversation, MessagePayload, QueueEntry, message_payload
 from haven.chat.models import Conversation, Message
+from haven.core import clock
 
 PREVIEW_LENGTH = 140
 
@@ -74,12 +77,43 @@ def messages_after(conversation: Conversation, last_seq: int) -> list[MessagePay
 
 
 def queue_position(conversation: Conversation) -> int:
-    """1 for the conversation that waits longest, 2 for the next, …"""
+    """1 for the conversation that waits longest, 2 for the next, … (the queue's order:
+    started first, then by id)."""
     return (
-        Conversation.objects.filter(
-            status=Conversation.Status.WAITING, created_at__lt=conversation.created_at
-        ).count()
+        Conversation.objects.filter(status=Conversation.Status.WAITING)
+        .filter(
+            Q(created_at__lt=conversation.created_at)
+            | Q(created_at=conversation.created_at, id__lt=conversation.id)
+        )
+        .count()
         + 1
+    )
+
+
+def waiting_order() -> list[str]:
+    """The ids of the waiting conversations in queue order (ids only: nothing decrypted)."""
+    return [
+        str(pk)
+        for pk in Conversation.objects.filter(status=Conversation.Status.WAITING)
+        .order_by("created_at", "id")
+        .values_list("pk", flat=True)
+    ]
+
+
+def absence_cutoff() -> dt.datetime:
+    """Waiting visitors last seen before this have left (HAVEN_QUEUE_ABSENCE_SECONDS)."""
+    return clock.now() - dt.timedelta(seconds=settings.HAVEN_QUEUE_ABSENCE_SECONDS)
+
+
+def absent_waiting() -> list[uuid.UUID]:
+    """The waiting conversations whose visitor has left (see absence_cutoff)."""
+    cutoff = absence_cutoff()
+    return list(
+        Conversation.objects.filter(status=Conversation.Status.WAITING)
+        .filter(
+            Q(visitor_seen_at__lt=cutoff) | Q(visitor_seen_at__isnull=True, created_at__lt=cutoff)
+        )
+        .values_list("pk", flat=True)
     )
 
 
@@ -101,12 +135,12 @@ def waiting_queue() -> list[QueueEntry]:
     return [
         {
             "conversation": str(conversation.id),
-            "position": index,
             "waiting_since": conversation.created_at.isoformat(),
             "message_count": conversation.message_count,  # type: ignore[attr-defined]
-            "preview": _shorten(conversation.latest_text or ""),  # type: ignore[attr-defined]
+            "preview": shorten(conversation.latest_text or ""),  # type: ignore[attr-defined]
+            "seq": conversation.last_seq,
         }
-        for index, conversation in enumerate(waiting, start=1)
+        for conversation in waiting
     ]
 
 
@@ -144,6 +178,7 @@ def unread_count(conversation: Conversation) -> int:
     ).count()
 
 
-def _shorten(text: str) -> str:
+def shorten(text: str) -> str:
+    """A preview: white space collapsed, at most PREVIEW_LENGTH characters."""
     text = " ".join(text.split())
     return text if len(text) <= PREVIEW_LENGTH else text[: PREVIEW_LENGTH - 1] + "…"

@@ -1,7 +1,10 @@
 """Every write to a conversation. Each runs in one transaction and broadcasts after commit.
 
 Preconditions that callers (consumers) have already checked are checked again here: a
-service must be safe to call from anywhere.
+service must be safe to call from anywhere. Consumers run these in the writer thread
+(:mod:`haven.core.db`), many to a transaction, so nothing here waits for the network: the
+abuse limits are counted in memory (:mod:`haven.core.abuse`), and broadcasts are handed to
+the event loop after the commit (:mod:`haven.core.broadcast`).
 """
 
 from __future__ import annotations
@@ -11,40 +14,43 @@ import logging
 import re
 import secrets
 import uuid
+from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
 from haven.audit.services import audit_record
-from haven.chat import selectors
+from haven.chat import selectors, store
 from haven.chat.events import (
     CONSOLE_GROUP,
     SUPERVISOR_GROUP,
     AssignedEvent,
     Event,
-    LiveEvent,
+    LiveEntryEvent,
+    LiveLeaveEvent,
     MessagePayload,
-    QueueEvent,
-    QueuePositionEvent,
+    QueueEntryEvent,
+    QueueLeaveEvent,
     ReadEvent,
     TypingEvent,
     conversation_group,
     counsellor_group,
+    group_message,
     message_event,
     state_event,
 )
 from haven.chat.models import Conversation, Message, TranscriptHold
-from haven.core import clock, limits
+from haven.core import abuse, broadcast, clock
 
 logger = logging.getLogger(__name__)
 
@@ -110,34 +116,50 @@ def conversation_start(*, language: str, source: str | None = None) -> tuple[Con
 
     Returns the conversation and the visitor's secret token; only its hash is stored.
     ``source`` is the visitor's hashed source (see haven.core.sources), used only for the
-    abuse limits in the cache; it is never stored with the conversation.
+    abuse limits in memory; it is never stored with the conversation.
     """
     if source is not None:
-        if limits.is_marked("blocked-source", source):
+        if abuse.is_marked("blocked-source", source):
             raise Refused(_("You cannot start a new chat right now. Please try again later."))
-        started = limits.hit("starts", source, window=3600)
+        started = abuse.hit("starts", source, window=3600)
         if started > settings.HAVEN_STARTS_PER_SOURCE_PER_HOUR:
             raise Refused(_("You cannot start a new chat right now. Please try again later."))
     token = secrets.token_urlsafe(32)
     language = language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    now = clock.now()
     conversation = Conversation.objects.create(
-        token_hash=selectors.token_hash(token), language=language, created_at=clock.now()
+        token_hash=selectors.token_hash(token),
+        language=language,
+        created_at=now,
+        visitor_seen_at=now,
     )
     if source is not None:
         conversation_visitor_seen(conversation_id=conversation.id, source=source)
-    _broadcast_queue()
+    _queue_entry(conversation, message_count=0, preview="")
     return conversation, token
 
 
 def conversation_visitor_seen(*, conversation_id: uuid.UUID, source: str) -> None:
-    """Remember, in the cache only and for a day at most, which hashed source a conversation
+    """Remember, in memory only and for a day at most, which hashed source a conversation
     comes from, so that blocking the conversation can refuse that source new chats."""
-    cache.set(
-        f"conversation-source:{conversation_id}", source, timeout=settings.HAVEN_BLOCK_SECONDS
+    abuse.remember(
+        "conversation-source", str(conversation_id), source, seconds=settings.HAVEN_BLOCK_SECONDS
     )
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class MessageRequest:
+    """One message to store: what :func:`messages_send` takes, many at a time."""
+
+    conversation_id: uuid.UUID
+    sender: str
+    text: str
+    client_id: str
+    author: Any = None
+    source: str | None = None
+    language: str = ""  # of the refusals, if any (default: the active language)
+
+
 def message_send(
     *,
     conversation_id: uuid.UUID,
@@ -152,49 +174,151 @@ def message_send(
     Sending the same ``client_id`` again returns the stored message, so a client can resend
     anything it has no acknowledgement for without creating a duplicate.
     """
-    if sender not in (Message.Sender.VISITOR, Message.Sender.COUNSELLOR):
-        raise ValueError(f"Unknown sender {sender!r}")
-    if not client_id:
-        raise MessageInvalid(_("Something went wrong with this message."), code="bad_field")
-    conversation = _lock(conversation_id)
-    if sender == Message.Sender.COUNSELLOR and (
+    request = MessageRequest(conversation_id, sender, text, client_id, author, source)
+    (result,) = messages_send([request])
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+# No savepoint of its own inside a transaction (the writer's): refusals are returned, not
+# raised, so what raises is the database, and then the whole batch is not stored anyway.
+@transaction.atomic(savepoint=False)
+def messages_send(requests: Sequence[MessageRequest]) -> list[Message | ChatError]:
+    """Store many messages in one transaction, in order; one result for each request: the
+    stored message, or the refusal (it is not raised, so the others are still stored).
+
+    The statements do not grow in number with the messages (haven.chat.store): the
+    conversations are read and locked together, resends are found together, the new
+    messages are inserted together and every conversation's last number is written in one
+    statement; the events are handed over after the commit in one go.
+    """
+    for request in requests:
+        if request.sender not in (Message.Sender.VISITOR, Message.Sender.COUNSELLOR):
+            raise ValueError(f"Unknown sender {request.sender!r}")
+    ids = {request.conversation_id for request in requests}
+    heads = store.lock_heads(ids)
+    resends = store.stored_keys(ids, (r.client_id for r in requests if r.client_id))
+    results: list[Message | ChatError | None] = []
+    new: dict[tuple[uuid.UUID, str, str], Message] = {}
+    now = clock.now()
+    for request in requests:
+        key = (request.conversation_id, request.sender, request.client_id)
+        head = heads.get(request.conversation_id)
+        with _language(request.language):
+            refusal = _refusal(request, head, key in resends or key in new)
+        if refusal is not None:
+            results.append(refusal)
+        elif key in new:
+            results.append(new[key])  # sent twice in this batch
+        elif key in resends:
+            results.append(None)  # stored before: read below
+        else:
+            assert head is not None
+            head.last_seq += 1
+            new[key] = Message(
+                conversation_id=head.id,
+                seq=head.last_seq,
+                sender=request.sender,
+                kind=Message.Kind.TEXT,
+                text=clean_text(request.text),
+                client_id=request.client_id,
+                author=request.author if request.sender == Message.Sender.COUNSELLOR else None,
+                created_at=now,
+            )
+            results.append(new[key])
+    if None in results:
+        _fill_resends(requests, results)
+    if new:
+        messages = list(new.values())
+        store.insert_messages(messages)
+        changed = {m.conversation_id: heads[m.conversation_id] for m in messages}
+        store.save_last_seqs(changed.values())
+        events: list[tuple[str, Event]] = [
+            (conversation_group(m.conversation_id), message_event(m)) for m in messages
+        ]
+        events.extend(_queue_entries_after_messages(changed.values(), messages))
+        _broadcast_all(events)
+    return results  # type: ignore[return-value]
+
+
+def _fill_resends(
+    requests: Sequence[MessageRequest], results: list[Message | ChatError | None]
+) -> None:
+    """Put the stored messages in place of the resends (rare: after a lost acknowledgement)."""
+    wanted = [r for r, result in zip(requests, results, strict=True) if result is None]
+    found = {
+        (m.conversation_id, m.sender, m.client_id): m
+        for m in Message.objects.filter(
+            conversation_id__in={r.conversation_id for r in wanted},
+            client_id__in={r.client_id for r in wanted},
+        )
+    }
+    for index, (request, result) in enumerate(zip(requests, results, strict=True)):
+        if result is None:
+            results[index] = found[(request.conversation_id, request.sender, request.client_id)]
+
+
+def _refusal(
+    request: MessageRequest, conversation: store.Head | None, resend: bool
+) -> ChatError | None:
+    """Why ``request`` may not be stored, if it may not (the checks of a single send, in
+    their order: a resend of a stored message is never refused for what came after it)."""
+    if not request.client_id:
+        return MessageInvalid(_("Something went wrong with this message."), code="bad_field")
+    if conversation is None:
+        return NotFound(_("This conversation was not found."))
+    author = request.author
+    if request.sender == Message.Sender.COUNSELLOR and (
         author is None
         or conversation.counsellor_id != author.id
         or not selectors.can_counsel(author)
     ):
-        raise NotFound(_("This conversation was not found."))
-    existing = Message.objects.filter(
-        conversation=conversation, sender=sender, client_id=client_id
-    ).first()
-    if existing is not None:
-        return existing
+        return NotFound(_("This conversation was not found."))
+    if resend:
+        return None
     if conversation.status == Conversation.Status.ENDED:
-        raise ConversationClosed(_("This chat has ended."))
-    if sender == Message.Sender.COUNSELLOR and conversation.status != Conversation.Status.ACTIVE:
-        raise ConversationUnavailable(_("Accept the conversation before you write."))
-    if sender == Message.Sender.VISITOR:
-        _check_visitor_pace(conversation.id, source)
-    cleaned = clean_text(text)
+        return ConversationClosed(_("This chat has ended."))
+    if (
+        request.sender == Message.Sender.COUNSELLOR
+        and conversation.status != Conversation.Status.ACTIVE
+    ):
+        return ConversationUnavailable(_("Accept the conversation before you write."))
+    if request.sender == Message.Sender.VISITOR:
+        slow = _visitor_pace(conversation.id, request.source)
+        if slow is not None:
+            return slow
+    cleaned = clean_text(request.text)
     if not cleaned:
-        raise MessageInvalid(_("The message is empty."), code="empty")
+        return MessageInvalid(_("The message is empty."), code="empty")
     limit = settings.HAVEN_MAX_MESSAGE_LENGTH
     if len(cleaned) > limit:
-        raise MessageInvalid(
+        return MessageInvalid(
             _("The message is too long. You can use up to %(limit)s characters.")
             % {"limit": limit},
             code="too_long",
         )
-    message = _append(
-        conversation,
-        sender=sender,
-        kind=Message.Kind.TEXT,
-        text=cleaned,
-        client_id=client_id,
-        author=author if sender == Message.Sender.COUNSELLOR else None,
-    )
-    if conversation.status == Conversation.Status.WAITING:
-        _broadcast_queue()  # the queue shows how much a waiting visitor has written
-    return message
+    return None
+
+
+def _queue_entries_after_messages(
+    heads: Iterable[store.Head], messages: Sequence[Message]
+) -> list[tuple[str, Event]]:
+    """A waiting visitor wrote: that entry's count and latest words, for the consoles (one
+    query for all of a batch's waiting conversations, whatever the length of the queue)."""
+    waiting = {h.id: h for h in heads if h.status == Conversation.Status.WAITING}
+    latest = {
+        m.conversation_id: m.text
+        for m in messages
+        if m.conversation_id in waiting and m.sender == Message.Sender.VISITOR
+    }
+    if not latest:
+        return []
+    counts = store.visitor_message_counts(latest)
+    return [
+        _queue_entry_event(waiting[c], message_count=counts.get(c, 0), preview=selectors.shorten(t))
+        for c, t in latest.items()
+    ]
 
 
 @transaction.atomic
@@ -223,15 +347,14 @@ def conversation_accept(*, conversation_id: uuid.UUID, counsellor: Any) -> Conve
         state_event(conversation),
         counsellor_id=counsellor.id,
     )
-    assigned: AssignedEvent = {
-        "type": "assigned",
-        "conversation": selectors.console_conversation(
-            conversation, unread=selectors.unread_count(conversation)
-        ),
-    }
+    entry = selectors.console_conversation(
+        conversation, unread=selectors.unread_count(conversation)
+    )
+    assigned: AssignedEvent = {"type": "assigned", "conversation": entry}
     _broadcast(counsellor_group(counsellor.id), assigned)
-    _broadcast_queue()
-    _broadcast_live()
+    _queue_leave(conversation)
+    live: LiveEntryEvent = {"type": "live_entry", "conversation": {**entry, "unread": 0}}
+    _broadcast(SUPERVISOR_GROUP, live)
     audit_record(
         actor=counsellor,
         action="conversation.accept",
@@ -257,6 +380,13 @@ def conversation_end(*, conversation_id: uuid.UUID, party: str, actor: Any = Non
         raise ValueError(f"Unknown party {party!r}")
     if conversation.status == Conversation.Status.ENDED:
         return conversation
+    _end(conversation, party=party)
+    return conversation
+
+
+def _end(conversation: Conversation, *, party: str) -> None:
+    """End a locked conversation that has not ended: the stream's last entry, the state to
+    both sides, and the queue or the live list it leaves."""
     was_waiting = conversation.status == Conversation.Status.WAITING
     conversation.status = Conversation.Status.ENDED
     conversation.ended_at = clock.now()
@@ -265,10 +395,9 @@ def conversation_end(*, conversation_id: uuid.UUID, party: str, actor: Any = Non
     _append(conversation, sender=Message.Sender.SYSTEM, kind=Message.Kind.ENDED)
     _broadcast(conversation_group(conversation.id), state_event(conversation))
     if was_waiting:
-        _broadcast_queue()
+        _queue_leave(conversation)
     else:
-        _broadcast_live()
-    return conversation
+        _live_leave(conversation)
 
 
 @transaction.atomic
@@ -295,14 +424,16 @@ def conversation_block(*, conversation_id: uuid.UUID, actor: Any) -> Conversatio
     """End an abusive conversation and refuse its (hashed) source new chats for a while.
 
     Only the counsellor holding it, or a supervisor. The visitor sees a calm "ended".
+    Precondition for a block to reach a source seen by another worker: the caller has
+    refreshed ``conversation-source`` (``abuse.refresh``) first.
     """
     conversation = _lock(conversation_id)
     holds = conversation.counsellor_id == getattr(actor, "id", None)
     if not (holds and selectors.can_counsel(actor)) and not can(actor, Action.READ_ANY_TRANSCRIPT):
         raise NotFound(_("This conversation was not found."))
-    source = cache.get(f"conversation-source:{conversation.id}")
+    source = abuse.recall("conversation-source", str(conversation.id))
     if source:
-        limits.mark("blocked-source", source, seconds=settings.HAVEN_BLOCK_SECONDS)
+        abuse.mark("blocked-source", source, seconds=settings.HAVEN_BLOCK_SECONDS)
     conversation.blocked = True
     conversation.save(update_fields=["blocked"])
     audit_record(
@@ -344,16 +475,14 @@ async def conversation_typing(*, conversation_id: uuid.UUID, party: str) -> None
     }
     layer = get_channel_layer()
     if layer is not None:
-        await layer.group_send(
-            conversation_group(conversation_id), {"type": "haven.event", "event": event, "meta": {}}
-        )
+        await layer.group_send(conversation_group(conversation_id), group_message(event))
 
 
 @transaction.atomic
 def conversation_mark_returning(*, conversation_id: uuid.UUID, case_id: uuid.UUID) -> None:
     """The visitor gave a valid return code: note it in the stream (both sides see that
-    this is a returning visitor) and tell the console. Called by the return-code service,
-    which has already linked the conversation to the case."""
+    this is a returning visitor). Called by the return-code service, which has already
+    linked the conversation to the case."""
     conversation = _lock(conversation_id)
     if conversation.case_id != case_id:
         raise ValueError("the conversation is not linked to that case")
@@ -361,8 +490,37 @@ def conversation_mark_returning(*, conversation_id: uuid.UUID, case_id: uuid.UUI
         conversation.returning = True
         conversation.save(update_fields=["returning"])
     _append(conversation, sender=Message.Sender.SYSTEM, kind=Message.Kind.RETURNED)
-    if conversation.status == Conversation.Status.WAITING:
-        _broadcast_queue()
+
+
+# --- presence: a visitor who left the queue --------------------------------------------------
+
+
+@transaction.atomic
+def conversations_visitor_present(*, conversation_ids: Sequence[uuid.UUID]) -> int:
+    """The visitors of these waiting conversations are connected now (each worker says so
+    for its own sockets, every HAVEN_PRESENCE_HEARTBEAT_SECONDS). One statement."""
+    if not conversation_ids:
+        return 0
+    return Conversation.objects.filter(
+        pk__in=conversation_ids, status=Conversation.Status.WAITING
+    ).update(visitor_seen_at=clock.now())
+
+
+@transaction.atomic
+def conversation_end_if_absent(*, conversation_id: uuid.UUID) -> bool:
+    """End a waiting conversation whose visitor has not been connected for
+    HAVEN_QUEUE_ABSENCE_SECONDS (a closed tab, a phone that went away, a worker that died),
+    so counsellors never accept a ghost. It ends as left (``ended_by`` system); what the
+    visitor wrote stays, for a supervisor to code. Checked again under the lock: a visitor
+    who came back in time keeps their place. Returns whether it ended."""
+    conversation = _lock(conversation_id)
+    if conversation.status != Conversation.Status.WAITING:
+        return False
+    seen = conversation.visitor_seen_at or conversation.created_at
+    if seen >= selectors.absence_cutoff():
+        return False
+    _end(conversation, party=Conversation.Party.SYSTEM)
+    return True
 
 
 # --- retention -----------------------------------------------------------------------------
@@ -490,11 +648,16 @@ def transcripts_purge(*, retention_days: int | None = None) -> PurgeResult:
             if not _purge_due(conversation, cutoff=cutoff, now=now):
                 continue
             if conversation.status != Conversation.Status.ENDED:
+                was_waiting = conversation.status == Conversation.Status.WAITING
                 conversation.status = Conversation.Status.ENDED
                 conversation.ended_at = now
                 conversation.ended_by = Conversation.Party.SYSTEM
                 closed += 1
                 _broadcast(conversation_group(conversation.id), state_event(conversation))
+                if was_waiting:
+                    _queue_leave(conversation)
+                else:
+                    _live_leave(conversation)
             deleted, _by_model = Message.objects.filter(conversation=conversation).delete()
             # A hold's reason is staff's words about this victim: it goes with the
             # transcript. The hold itself (who, when, until when) stays as history.
@@ -505,9 +668,6 @@ def transcripts_purge(*, retention_days: int | None = None) -> PurgeResult:
             conversation.save(update_fields=["status", "ended_at", "ended_by", "purged_at"])
             purged += 1
             messages += deleted
-    if purged or closed:
-        _broadcast_queue()
-        _broadcast_live()
     result = PurgeResult(purged=purged, messages=messages, held=held, closed=closed)
     audit_record(
         actor=None,
@@ -548,20 +708,30 @@ def _purge_due(conversation: Conversation, *, cutoff: dt.datetime, now: dt.datet
 # --- helpers -------------------------------------------------------------------------------
 
 
-def _check_visitor_pace(conversation_id: uuid.UUID, source: str | None) -> None:
-    """Across all connections: messages per conversation, and per hashed source, per minute."""
+def _visitor_pace(conversation_id: uuid.UUID, source: str | None) -> SlowDown | None:
+    """Across all connections: messages per conversation, and per hashed source, per minute.
+    The count per conversation is this worker's (its visitor is on one worker at a time);
+    the count per source is shared by all workers."""
     slow = _("You are sending very quickly. Wait a moment; your message will be sent.")
     if (
-        limits.hit("messages-conversation", str(conversation_id), window=60)
+        abuse.hit("messages-conversation", str(conversation_id), window=60, shared=False)
         > settings.HAVEN_MESSAGES_PER_CONVERSATION_PER_MINUTE
     ):
-        raise SlowDown(slow, retry_after=10.0)
+        return SlowDown(slow, retry_after=10.0)
     if (
         source is not None
-        and limits.hit("messages-source", source, window=60)
+        and abuse.hit("messages-source", source, window=60)
         > settings.HAVEN_MESSAGES_PER_SOURCE_PER_MINUTE
     ):
-        raise SlowDown(slow, retry_after=10.0)
+        return SlowDown(slow, retry_after=10.0)
+    return None
+
+
+def _language(language: str) -> Any:
+    """Refusals in ``language``, when it is not the active one already."""
+    if not language or language == translation.get_language():
+        return nullcontext()
+    return translation.override(language)
 
 
 def _lock(conversation_id: uuid.UUID) -> Conversation:
@@ -606,55 +776,72 @@ def _broadcast(group: str, event: Event, **meta: Any) -> None:
 
     ``meta`` travels with the event for consumers to act on and is never sent to a client.
     A failing channel layer loses only the live push: the message is stored, and every
-    client catches up when it resumes.
+    client catches up when it resumes. In the database threads the event is handed to the
+    event loop (:mod:`haven.core.broadcast`); the thread does not wait for the layer.
     """
+    message = group_message(event, **meta)
+    loop = broadcast.current_loop()
+    transaction.on_commit(lambda: broadcast.publish(group, message, loop=loop), robust=True)
+
+
+def _broadcast_all(events: Sequence[tuple[str, Event]]) -> None:
+    """As :func:`_broadcast` for many events (no metadata), in order, with one callback."""
+    loop = broadcast.current_loop()
+    messages = [(group, group_message(event)) for group, event in events]
 
     def send() -> None:
-        layer = get_channel_layer()
-        if layer is not None:
-            async_to_sync(layer.group_send)(
-                group, {"type": "haven.event", "event": event, "meta": meta}
-            )
+        for group, message in messages:
+            broadcast.publish(group, message, loop=loop)
 
     transaction.on_commit(send, robust=True)
 
 
-def _broadcast_live() -> None:
-    """After commit: every live conversation, to the supervisors' consoles."""
+class _Queued(Protocol):
+    """What a queue entry is made of: a conversation, or a message batch's Head."""
 
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        event: LiveEvent = {"type": "live", "conversations": selectors.live_conversations()}
-        async_to_sync(layer.group_send)(
-            SUPERVISOR_GROUP, {"type": "haven.event", "event": event, "meta": {}}
-        )
-
-    transaction.on_commit(send, robust=True)
+    id: uuid.UUID
+    created_at: dt.datetime
+    last_seq: int
 
 
-def _broadcast_queue() -> None:
-    """After commit: the queue to every console, and each waiting visitor their place."""
+def _queue_entry_event(
+    conversation: _Queued, *, message_count: int, preview: str
+) -> tuple[str, QueueEntryEvent]:
+    event: QueueEntryEvent = {
+        "type": "queue_entry",
+        "entry": {
+            "conversation": str(conversation.id),
+            "waiting_since": conversation.created_at.isoformat(),
+            "message_count": message_count,
+            "preview": preview,
+            "seq": conversation.last_seq,
+        },
+    }
+    return CONSOLE_GROUP, event
 
-    def send() -> None:
-        layer = get_channel_layer()
-        if layer is None:
-            return
-        queue = selectors.waiting_queue()
-        event: QueueEvent = {"type": "queue", "waiting": queue}
-        async_to_sync(layer.group_send)(
-            CONSOLE_GROUP, {"type": "haven.event", "event": event, "meta": {}}
-        )
-        for entry in queue:
-            position: QueuePositionEvent = {
-                "type": "queue_position",
-                "conversation": entry["conversation"],
-                "position": entry["position"],
-            }
-            async_to_sync(layer.group_send)(
-                conversation_group(entry["conversation"]),
-                {"type": "haven.event", "event": position, "meta": {}},
-            )
 
-    transaction.on_commit(send, robust=True)
+def _queue_entry(conversation: _Queued, *, message_count: int, preview: str) -> None:
+    """After commit: this waiting conversation's entry, to every console (one event, not
+    the queue)."""
+    _broadcast(*_queue_entry_event(conversation, message_count=message_count, preview=preview))
+
+
+def _queue_leave(conversation: Conversation) -> None:
+    """After commit: the conversation has left the queue. Waiting visitors behind it learn
+    their new place from their worker (:mod:`haven.chat.positions`), which hears this too."""
+    event: QueueLeaveEvent = {
+        "type": "queue_leave",
+        "conversation": str(conversation.id),
+        "seq": conversation.last_seq,
+    }
+    _broadcast(CONSOLE_GROUP, event)
+
+
+def _live_leave(conversation: Conversation) -> None:
+    """After commit: an active conversation has ended, to the supervisors' consoles."""
+    event: LiveLeaveEvent = {
+        "type": "live_leave",
+        "conversation": str(conversation.id),
+        "seq": conversation.last_seq,
+    }
+    _broadcast(SUPERVISOR_GROUP, event)

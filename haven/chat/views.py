@@ -82,6 +82,11 @@ def _visitor_texts() -> dict[str, str]:
         "joined": _("A counsellor has joined the chat."),
         "endedByVisitor": _("You ended the chat."),
         "endedByCounsellor": _("The counsellor ended the chat."),
+        # A waiting visitor whose connection was gone for minutes (haven.chat.positions).
+        "endedAway": _(
+            "You were away from the chat for a while, so it stopped. "
+            "You can start a new chat at any time."
+        ),
         "notFound": _("This chat can no longer be found. You can start a new chat."),
         "tooLong": _("Your message is too long. Make it shorter, or send it in parts."),
         "flood": _("Too many messages at once. Wait a moment. The chat will continue by itself."),

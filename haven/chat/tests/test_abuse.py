@@ -6,20 +6,12 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from django.core.cache import cache
 
 from haven.audit.models import AuditEntry
 from haven.chat import services
 from haven.chat.models import Conversation, Message
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_cache():  # type: ignore[no-untyped-def]
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def send(conversation: Conversation, text: str = "hello", source: str | None = "src-a") -> Message:
@@ -90,7 +82,7 @@ def test_only_the_counsellor_of_a_chat_or_a_supervisor_can_block(make_staff) -> 
 
 
 def test_nothing_about_the_source_is_stored_in_the_database(counsellor) -> None:  # type: ignore[no-untyped-def]
-    """The hashed source lives in the cache only, with an expiry."""
+    """The hashed source lives in memory only, with an expiry."""
     conversation, _ = services.conversation_start(language="nl", source="src-unique-4711")
     send(conversation, source="src-unique-4711")
     for row in [*Conversation.objects.values(), *Message.objects.values()]:

@@ -114,17 +114,19 @@ async def test_counsellor_sees_waiting_messages_in_the_queue_and_on_accepting(an
     console, hello = await connect_console(anna)
     assert hello["queue"] == [] and hello["conversations"] == []
     visitor, welcome = await start_visitor()
-    queue = await receive_until(console, "queue")
-    assert [q["conversation"] for q in queue["waiting"]] == [welcome["conversation"]]
+    joined = await receive_until(console, "queue_entry")
+    assert joined["entry"]["conversation"] == welcome["conversation"]
+    assert (joined["entry"]["message_count"], joined["entry"]["seq"]) == (0, 0)
     await visitor.send_json_to({"type": "send", "client_id": "m1", "text": "I need help"})
-    queue = await receive_until(console, "queue")
-    assert queue["waiting"][0]["preview"] == "I need help"
-    assert queue["waiting"][0]["message_count"] == 1
+    entry = (await receive_until(console, "queue_entry"))["entry"]
+    assert (entry["preview"], entry["message_count"], entry["seq"]) == ("I need help", 1, 1)
 
     await console.send_json_to({"type": "accept", "conversation": welcome["conversation"]})
     assigned = await receive_until(console, "assigned")
     assert assigned["conversation"]["conversation"] == welcome["conversation"]
     assert assigned["conversation"]["unread"] == 1
+    left = await receive_until(console, "queue_leave")
+    assert (left["conversation"], left["seq"]) == (welcome["conversation"], 2)
     await console.send_json_to(
         {"type": "open", "conversation": welcome["conversation"], "last_seq": 0}
     )
@@ -206,7 +208,7 @@ async def test_two_consoles_accepting_at_once_one_wins_one_is_told(anna, ben) ->
     frames = []
     while not await loser.receive_nothing(timeout=0.3):
         frames.append(await receive(loser))
-    assert all(f["type"] == "queue" for f in frames)
+    assert all(f["type"] in {"queue_entry", "queue_leave"} for f in frames)
     await loser.send_json_to({"type": "open", "conversation": conversation, "last_seq": 0})
     assert (await receive_until(loser, "error"))["code"] == "not_found"
     for communicator in (visitor, *consoles):

@@ -44,7 +44,19 @@ from haven.conftest import sign_in_fully
 
 PASSWORD = "a long test password 42"
 # Frames the server pushes on its own (not answers to a frame): skipped while waiting for one.
-PUSHES = frozenset({"queue", "queue_position", "message", "typing", "read", "live", "state"})
+PUSHES = frozenset(
+    {
+        "queue_entry",
+        "queue_leave",
+        "queue_position",
+        "message",
+        "typing",
+        "read",
+        "live_entry",
+        "live_leave",
+        "state",
+    }
+)
 BIDI_CONTROLS = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
 MISSING = object()  # a field left out of the frame altogether
 _client_ids = itertools.count(1)
@@ -100,6 +112,9 @@ class Party:
         self.own = own
         self.acked: dict[int, str] = {}  # seq -> the text as stored (cleaned)
         self.timeout: float = TIMEOUT
+        # Pushes read while waiting for another frame: an ``ack`` and its ``message`` may
+        # come in either order (docs/protocol.md), so a later wait may want one of these.
+        self.skipped: list[dict[str, Any]] = []
 
     async def frame(self) -> dict[str, Any]:
         output = await self.socket.receive_output(timeout=self.timeout)
@@ -114,10 +129,11 @@ class Party:
                 f"connection instead of sending it): {raw!r}"
             ) from None
         frame: dict[str, Any] = json.loads(raw)
-        # An error frame may echo what the client itself sent; every other frame must be
+        # An error frame may echo what the client itself sent, and the queue's changes go to
+        # every console (any counsellor may see what waits); every other frame must be
         # about a conversation this socket is allowed to see.
         about = frame.get("conversation")
-        if frame["type"] != "error" and isinstance(about, str):
+        if frame["type"] not in {"error", "queue_leave"} and isinstance(about, str):
             assert about in self.own, f"a frame about another conversation: {frame}"
         return frame
 
@@ -125,11 +141,15 @@ class Party:
         self, frame_type: str, where: Callable[[dict[str, Any]], bool] = lambda f: True
     ) -> dict[str, Any]:
         """The next ``frame_type`` frame, skipping pushes (but no other answer)."""
+        for index, frame in enumerate(self.skipped):
+            if frame["type"] == frame_type and where(frame):
+                return self.skipped.pop(index)
         for _ in range(500):
             frame = await self.frame()
             if frame["type"] == frame_type and where(frame):
                 return frame
             assert frame["type"] in PUSHES, f"waiting for {frame_type}, got {frame}"
+            self.skipped = [*self.skipped[-50:], frame]
         raise AssertionError(f"no {frame_type} frame")
 
     async def answer(self) -> dict[str, Any]:

@@ -116,3 +116,29 @@ def test_any_json_object_either_parses_to_the_schema_or_raises(
             expected = {"int": int, "str": str, "id": str, "uuid": uuid.UUID}[spec.kind]
             assert isinstance(frame[spec.name], expected)
             assert not isinstance(frame[spec.name], bool)
+
+
+def test_sent_numbers_sends_each_number_once_also_out_of_order() -> None:
+    """A late event whose number was never sent is sent, even after a higher one; a number
+    already sent (in a history or live) is not sent again."""
+    from haven.chat.protocol import SentNumbers
+
+    sent = SentNumbers()
+    sent.cover(3)  # a history up to 3
+    assert not sent.first_time(2)
+    assert sent.first_time(5)  # 4 is late (published by another worker)
+    assert sent.first_time(4)
+    assert not sent.first_time(4) and not sent.first_time(5)
+    assert (sent.upto, sent.above) == (5, set())
+    assert sent.first_time(6)
+
+
+def test_sent_numbers_keeps_its_memory_bounded() -> None:
+    """A socket that never got a history keeps at most LIMIT numbers above its mark."""
+    from haven.chat.protocol import SentNumbers
+
+    sent = SentNumbers()
+    for seq in range(10, 10 + 3 * SentNumbers.LIMIT):
+        assert sent.first_time(seq)
+    assert len(sent.above) <= SentNumbers.LIMIT
+    assert not sent.first_time(10 + SentNumbers.LIMIT)

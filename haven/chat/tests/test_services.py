@@ -293,7 +293,8 @@ def test_messages_after_returns_the_rest_of_the_stream_in_order() -> None:
 
 
 def test_queue_is_oldest_first_with_counts_and_the_latest_words(clock) -> None:
-    """The console queue shows position, how much was written and a short preview."""
+    """The console queue is in order, with how much was written, a short preview and the
+    stream's last number (which orders the queue's changes)."""
     first, _ = start()
     clock.advance(seconds=30)
     second, _ = start()
@@ -301,7 +302,7 @@ def test_queue_is_oldest_first_with_counts_and_the_latest_words(clock) -> None:
     send(second, "  it started last year   with a friend  ")
     queue = selectors.waiting_queue()
     assert [q["conversation"] for q in queue] == [str(first.id), str(second.id)]
-    assert [q["position"] for q in queue] == [1, 2]
+    assert [q["seq"] for q in queue] == [0, 2]
     assert queue[0]["message_count"] == 0 and queue[0]["preview"] == ""
     assert queue[1]["message_count"] == 2
     assert queue[1]["preview"] == "it started last year with a friend"
@@ -335,13 +336,27 @@ def test_access_conversation_hides_missing_and_forbidden_alike(make_counsellor) 
     assert selectors.access_conversation(ben, conversation.id) is None
 
 
-def test_broadcasts_happen_only_after_commit(django_capture_on_commit_callbacks) -> None:
-    """Nothing is pushed to clients before the message is safely stored."""
+def test_broadcasts_happen_only_after_commit(
+    django_capture_on_commit_callbacks, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Nothing is pushed to clients before the message is safely stored; after the commit,
+    the message event and the waiting conversation's queue entry, in that order."""
+    from haven.core import broadcast
+
+    published: list[str] = []
+    monkeypatch.setattr(
+        broadcast,
+        "publish",
+        lambda group, message, **kw: published.append(message["event"]["type"]),
+    )
     conversation, _ = start()
+    published.clear()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         send(conversation, "stored first")
-    # the message event, and the queue update for a waiting conversation
-    assert len(callbacks) == 2
+    assert published == []
+    for callback in callbacks:
+        callback()
+    assert published == ["message", "queue_entry"]
 
 
 def test_every_transcript_read_is_audited_whatever_the_client_asks_from(make_staff) -> None:  # type: ignore[no-untyped-def]

@@ -36,7 +36,7 @@ def test_embedded_defaults(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     values = json.loads(result.stdout)
     assert values["engine"] == "django.db.backends.sqlite3"
-    assert values["layer"] == "channels.layers.InMemoryChannelLayer"
+    assert values["layer"] == "haven.core.layers.LocalChannelLayer"
     assert values["debug"] is False
     assert "127.0.0.1" in values["hosts"]
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
@@ -83,7 +83,7 @@ def test_debug_is_impossible_in_production(tmp_path: Path) -> None:
     assert values["secure"] is True
     assert values["hsts"] > 0
     assert values["engine"] == "django.db.backends.postgresql"
-    assert values["layer"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert values["layer"] == "haven.core.layers.RedisChannelLayer"
     assert values["hosts"] == ["haven.example"]
 
 
@@ -101,10 +101,10 @@ def test_the_suite_runs_on_the_backends_it_claims(settings) -> None:  # type: ig
     layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
     if os.environ.get("HAVEN_EXPECT_SERVICES") == "1":
         assert connection.vendor == "postgresql"
-        assert layer == "channels_redis.pubsub.RedisPubSubChannelLayer"
+        assert layer == "haven.core.layers.RedisChannelLayer"
     else:
         assert connection.vendor == "sqlite"
-        assert layer == "channels.layers.InMemoryChannelLayer"
+        assert layer == "haven.core.layers.LocalChannelLayer"
 
 
 def test_check_deploy_passes_in_production_mode(tmp_path: Path) -> None:

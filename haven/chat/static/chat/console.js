@@ -38,8 +38,13 @@
 
   // id -> {id, status, mine, startedAt, lastSeq, messages: {seq: message}, unread, outbox: [], endedBy, draft}
   var conversations = {};
-  var queue = [];
-  var live = null;   // supervisors only: every active conversation
+  // The queue, by conversation id, and the highest "seq" heard of each conversation (also
+  // of those that left): the server sends only what changed, and an older change that
+  // arrives late (from another worker) must not undo a newer one.
+  var queue = {};
+  var queueSeq = {};
+  var live = null;   // supervisors only: id -> every active conversation
+  var liveSeq = {};
   var current = null;
   var typingTimer = null;
   var lastTypingSent = 0;
@@ -78,23 +83,47 @@
 
   /* ---------- sidebar ---------- */
 
+  // Oldest first, as the server orders the queue.
+  function ordered(entries, since) {
+    return Object.keys(entries).map(function (id) { return entries[id]; }).sort(function (a, b) {
+      var x = a[since], y = b[since];
+      if (x !== y) return x < y ? -1 : 1;
+      return a.conversation < b.conversation ? -1 : a.conversation > b.conversation ? 1 : 0;
+    });
+  }
+
+  // Apply one change of the queue or of the live list; false if it is older than one seen.
+  function newer(seen, id, seq) {
+    if (seen[id] !== undefined && seen[id] > seq) return false;
+    seen[id] = seq;
+    return true;
+  }
+
+  // In a surge the queue changes many times a second: draw it at most five times a second.
+  var queueTimer = null;
+  function renderQueueSoon() {
+    if (queueTimer !== null) return;
+    queueTimer = window.setTimeout(function () { queueTimer = null; renderQueue(); }, 200);
+  }
+
   function renderQueue() {
+    var waiting = ordered(queue, "waiting_since");
     el.queue.textContent = "";
-    el.queueCount.textContent = queue.length ? String(queue.length) : "";
-    if (!queue.length) {
+    el.queueCount.textContent = waiting.length ? String(waiting.length) : "";
+    if (!waiting.length) {
       var empty = document.createElement("li");
       empty.className = "empty";
       empty.textContent = T.queueEmpty;
       el.queue.appendChild(empty);
       return;
     }
-    queue.forEach(function (entry) {
+    waiting.forEach(function (entry, index) {
       var li = document.createElement("li");
       li.className = "queue-item" + (entry.conversation === current ? " current" : "");
       var head = document.createElement("div");
       head.className = "queue-head";
       var label = document.createElement("strong");
-      label.textContent = "#" + entry.position + " · " + fmt(T.waitingSince, {
+      label.textContent = "#" + (index + 1) + " · " + fmt(T.waitingSince, {
         time: window.HavenSocket.time(entry.waiting_since, config.language),
       });
       var count = document.createElement("span");
@@ -164,15 +193,16 @@
   function renderLive() {
     if (live === null) return;
     el.liveSection.hidden = false;
+    var active = ordered(live, "started_at");
     el.live.textContent = "";
-    if (!live.length) {
+    if (!active.length) {
       var empty = document.createElement("li");
       empty.className = "empty";
       empty.textContent = el.live.getAttribute("data-empty") || "";
       el.live.appendChild(empty);
       return;
     }
-    live.forEach(function (entry) {
+    active.forEach(function (entry) {
       var li = document.createElement("li");
       var button = document.createElement("button");
       button.type = "button";
@@ -320,8 +350,21 @@
     switch (frame.type) {
       case "hello":
         el.connection.textContent = T.connected;
-        queue = frame.queue;
-        if (frame.live) live = frame.live;
+        // A fresh picture: what the server has now replaces everything heard before.
+        queue = {};
+        queueSeq = {};
+        frame.queue.forEach(function (entry) {
+          queue[entry.conversation] = entry;
+          queueSeq[entry.conversation] = entry.seq;
+        });
+        if (frame.live) {
+          live = {};
+          liveSeq = {};
+          frame.live.forEach(function (entry) {
+            live[entry.conversation] = entry;
+            liveSeq[entry.conversation] = entry.last_seq;
+          });
+        }
         frame.conversations.forEach(function (entry) {
           c = conv(entry.conversation);
           c.mine = true;
@@ -336,13 +379,29 @@
         renderLive();
         renderPane();
         break;
-      case "live":
-        live = frame.conversations;
-        renderLive();
+      case "queue_entry":
+        if (newer(queueSeq, frame.entry.conversation, frame.entry.seq)) {
+          queue[frame.entry.conversation] = frame.entry;
+          renderQueueSoon();
+        }
         break;
-      case "queue":
-        queue = frame.waiting;
-        renderQueue();
+      case "queue_leave":
+        if (newer(queueSeq, frame.conversation, frame.seq)) {
+          delete queue[frame.conversation];
+          renderQueueSoon();
+        }
+        break;
+      case "live_entry":
+        if (live !== null && newer(liveSeq, frame.conversation.conversation, frame.conversation.last_seq)) {
+          live[frame.conversation.conversation] = frame.conversation;
+          renderLive();
+        }
+        break;
+      case "live_leave":
+        if (live !== null && newer(liveSeq, frame.conversation, frame.seq)) {
+          delete live[frame.conversation];
+          renderLive();
+        }
         break;
       case "assigned":
         c = conv(frame.conversation.conversation);

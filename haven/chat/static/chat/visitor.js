@@ -206,7 +206,8 @@
 
   function showEnded(endedBy) {
     el.endedReason.textContent =
-      endedBy === "counsellor" ? T.endedByCounsellor : endedBy === "visitor" ? T.endedByVisitor : "";
+      endedBy === "counsellor" ? T.endedByCounsellor : endedBy === "visitor" ? T.endedByVisitor
+        : endedBy === "system" ? T.endedAway : "";
     forget();
     welcomed = false;
     if (socket) socket.stop();

@@ -47,6 +47,12 @@ class Command(BaseCommand):
             # Haven reads no forwarded address: there is nothing it may do with one.
             proxy_headers=False,
             server_header=False,
-            lifespan="off",
+            # Each worker's background tasks (haven.core.lifespan).
+            lifespan="on",
             ws_max_size=256 * 1024,
+            # No compression of WebSocket frames: chat messages are short, a compressor and
+            # decompressor would cost every connection tens of kilobytes, and compressing a
+            # secret (the visitor's token) beside text an attacker chooses is how
+            # compression side channels read secrets.
+            ws_per_message_deflate=False,
         )

@@ -1,0 +1,174 @@
+"""Per worker: the waiting visitors connected here, their places in the queue, their presence.
+
+A visitor's place changes only when a conversation ahead of it leaves the queue (or, very
+rarely, when one joins ahead of it). Services therefore send nothing to waiting visitors
+themselves: each worker's keeper listens to the queue's changes (the ``queue_entry`` and
+``queue_leave`` events every console gets), and after a change that adds or removes a
+conversation it reads the queue's order once (ids only) and tells each of *its* waiting
+visitors whose place changed their new place. A waiting visitor's message changes no
+place, so it costs the keeper nothing; an accept costs one read per worker, however many
+wait, and one frame per visitor who moved up.
+
+Reading the order after the change was committed (rather than computing places inside
+the transaction) keeps places right when two workers change the queue at the same moment:
+the last read sees both changes.
+
+The keeper also says, every HAVEN_PRESENCE_HEARTBEAT_SECONDS, that its waiting visitors
+are still connected (see :func:`haven.chat.services.conversations_visitor_present`), so a
+waiting visitor whose tab closed, or whose worker died, leaves the queue by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections import defaultdict
+
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from haven.chat import selectors, services
+from haven.chat.events import CONSOLE_GROUP, QueuePositionEvent, group_message
+from haven.core import db
+
+logger = logging.getLogger(__name__)
+
+# How long the keeper waits after a change before reading the order, so that a burst of
+# changes (a surge of new chats) costs one read.
+SETTLE_SECONDS = 0.05
+
+
+class Keeper:
+    """One per event loop (that is, per worker process)."""
+
+    def __init__(self) -> None:
+        self.sockets: defaultdict[str, set[str]] = defaultdict(set)  # conversation -> channels
+        self.places: dict[str, int] = {}  # conversation -> place last told
+        self.fresh: set[uuid.UUID] = set()  # bound since the last heartbeat
+        self.dirty = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+
+    # --- called by visitor consumers ------------------------------------------------------
+
+    def watch(self, conversation: str, channel: str, place: int) -> None:
+        """A socket on this worker is bound to a waiting conversation, told ``place``."""
+        self.start()
+        self.sockets[conversation].add(channel)
+        self.places[conversation] = place
+        self.fresh.add(uuid.UUID(conversation))
+        self.dirty.set()  # its place may have changed while it was being bound
+
+    def unwatch(self, conversation: str, channel: str) -> None:
+        channels = self.sockets.get(conversation)
+        if channels is not None:
+            channels.discard(channel)
+            if not channels:
+                del self.sockets[conversation]
+                self.places.pop(conversation, None)
+
+    # --- the work ---------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if not self.tasks:
+            self.tasks = [
+                asyncio.create_task(self._listen()),
+                asyncio.create_task(self._keep_places()),
+                asyncio.create_task(self._heartbeat()),
+            ]
+
+    async def _listen(self) -> None:
+        """Hear every change of the queue, from every worker."""
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        channel = await layer.new_channel(prefix="positions.")
+        await layer.group_add(CONSOLE_GROUP, channel)
+        try:
+            while True:
+                message = await layer.receive(channel)
+                event = message.get("event", {})
+                # An entry with sequence number 0 is a new conversation; a leave removes
+                # one. Any other entry is a message from a waiting visitor: no place moves.
+                if event.get("type") == "queue_leave" or (
+                    event.get("type") == "queue_entry" and event["entry"]["seq"] == 0
+                ):
+                    self.dirty.set()
+        finally:
+            with contextlib.suppress(Exception):
+                await layer.group_discard(CONSOLE_GROUP, channel)
+
+    async def _keep_places(self) -> None:
+        while True:
+            await self.dirty.wait()
+            await asyncio.sleep(SETTLE_SECONDS)
+            self.dirty.clear()
+            if not self.sockets:
+                continue
+            try:
+                order = await db.read(selectors.waiting_order)
+            except Exception:  # the next change or heartbeat tries again
+                logger.warning("Could not read the queue's order", exc_info=True)
+                continue
+            await self._tell(order)
+
+    async def _tell(self, order: list[str]) -> None:
+        layer = get_channel_layer()
+        if layer is None:
+            return
+        waiting = {conversation: place for place, conversation in enumerate(order, start=1)}
+        for conversation in list(self.sockets):
+            place = waiting.get(conversation)
+            if place is None:
+                # Accepted or ended: its socket hears that from the conversation itself.
+                self.sockets.pop(conversation, None)
+                self.places.pop(conversation, None)
+                continue
+            if self.places.get(conversation) == place:
+                continue
+            self.places[conversation] = place
+            event: QueuePositionEvent = {
+                "type": "queue_position",
+                "conversation": conversation,
+                "position": place,
+            }
+            for channel in list(self.sockets.get(conversation, ())):
+                await layer.send(channel, group_message(event))
+
+    async def _heartbeat(self) -> None:
+        """Say which waiting visitors are connected here: at once for those just bound
+        (a visitor who comes back keeps their place), and every heartbeat for all."""
+        beat = settings.HAVEN_PRESENCE_HEARTBEAT_SECONDS
+        waited = 0.0
+        while True:
+            await asyncio.sleep(1.0)
+            waited += 1.0
+            if waited >= beat:
+                waited = 0.0
+                present = {uuid.UUID(c) for c in self.sockets} | self.fresh
+            else:
+                present = set(self.fresh)
+            self.fresh.clear()
+            if not present:
+                continue
+            try:
+                await db.write(
+                    services.conversations_visitor_present, conversation_ids=list(present)
+                )
+            except Exception:  # the next heartbeat tries again
+                logger.warning("Could not record which visitors are connected", exc_info=True)
+
+
+_keepers: dict[int, tuple[asyncio.AbstractEventLoop, Keeper]] = {}
+
+
+def keeper() -> Keeper:
+    """This event loop's keeper (precondition: called on the loop)."""
+    loop = asyncio.get_running_loop()
+    found = _keepers.get(id(loop))
+    if found is None or found[0] is not loop:
+        for key in [k for k, (other, _) in _keepers.items() if other.is_closed()]:
+            del _keepers[key]
+        found = _keepers[id(loop)] = (loop, Keeper())
+    return found[1]
