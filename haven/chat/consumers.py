@@ -81,38 +81,55 @@ class _BaseConsumer(AsyncWebsocketConsumer):
     def make_bucket(self) -> TokenBucket:
         return TokenBucket(burst=settings.HAVEN_RATE_BURST, rate=settings.HAVEN_RATE_PER_SECOND)
 
+    # Whether the channel layer is joined only when the socket first joins a group (a
+    # visitor's socket: idle until the chat starts, and then it needs its conversation only).
+    lazy_channel = False
+
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        """Channels' ``AsyncConsumer.__call__``, with a leaner loop: two tasks for the
-        connection's life, one reading the client, one reading the channel layer, taking
+        """Channels' ``AsyncConsumer.__call__``, with a leaner loop: a task reading the
+        client and a task reading the channel layer, for the connection's life, taking
         turns to handle what they read (one message at a time, in the order they got it).
         Channels' own loop starts a new task and an ``asyncio.wait`` for every message,
         which under a surge was a fifth of the event loop's time."""
         self.scope = scope
         self.base_send = send
         self.channel_layer = get_channel_layer(self.channel_layer_alias)
-        sources = [receive]
-        if self.channel_layer is not None:
-            self.channel_name = await self.channel_layer.new_channel()
-            sources.append(functools.partial(self.channel_layer.receive, self.channel_name))
-        turn = asyncio.Lock()
-
-        async def pump(source: Any) -> None:
-            while True:
-                message = await source()
-                async with turn:
-                    await self.dispatch(message)
-
-        pumps = [asyncio.create_task(pump(source)) for source in sources]
+        self._turn = asyncio.Lock()
+        self._ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pumps: list[asyncio.Task[None]] = []
+        self.channel_name = ""
         try:
-            done, _ = await asyncio.wait(pumps, return_when=asyncio.FIRST_EXCEPTION)
-            for task in done:
-                task.result()  # StopConsumer ends the connection; anything else is raised
+            self._pump(receive)
+            if not self.lazy_channel:
+                await self.open_channel()
+            await self._ended
         except StopConsumer:
             pass
         finally:
-            for task in pumps:
+            for task in self._pumps:
                 task.cancel()
-            await asyncio.gather(*pumps, return_exceptions=True)
+            await asyncio.gather(*self._pumps, return_exceptions=True)
+
+    def _pump(self, source: Any) -> None:
+        async def pump() -> None:
+            try:
+                while True:
+                    message = await source()
+                    async with self._turn:
+                        await self.dispatch(message)
+            except asyncio.CancelledError:
+                raise
+            except BaseException as exc:  # StopConsumer ends the connection, as does an error
+                if not self._ended.done():
+                    self._ended.set_exception(exc)
+
+        self._pumps.append(asyncio.create_task(pump()))
+
+    async def open_channel(self) -> None:
+        """Get this socket's channel on the layer and start reading it (once)."""
+        if self.channel_layer is not None and not self.channel_name:
+            self.channel_name = await self.channel_layer.new_channel()
+            self._pump(functools.partial(self.channel_layer.receive, self.channel_name))
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' own dispatch first closes stale database connections, with a hop to its
@@ -221,6 +238,7 @@ class _BaseConsumer(AsyncWebsocketConsumer):
         return self.lang
 
     async def join(self, group: str) -> None:
+        await self.open_channel()
         if group not in self.joined:
             await self.channel_layer.group_add(group, self.channel_name)
             self.joined.add(group)
@@ -265,6 +283,7 @@ class VisitorConsumer(_BaseConsumer):
     """The anonymous visitor's connection. Bound to one conversation by its secret token."""
 
     schema = VISITOR_FRAMES
+    lazy_channel = True
 
     async def connect(self) -> None:
         self.conversation_id: uuid.UUID | None = None

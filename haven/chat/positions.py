@@ -120,12 +120,10 @@ class Keeper:
         waiting = {conversation: place for place, conversation in enumerate(order, start=1)}
         for conversation in list(self.sockets):
             place = waiting.get(conversation)
-            if place is None:
-                # Accepted or ended: its socket hears that from the conversation itself.
-                self.sockets.pop(conversation, None)
-                self.places.pop(conversation, None)
-                continue
-            if self.places.get(conversation) == place:
+            # Not in the order: accepted or ended (its socket hears that from the
+            # conversation itself and stops being watched), or started after the order was
+            # read (its watch asked for another reading).
+            if place is None or self.places.get(conversation) == place:
                 continue
             self.places[conversation] = place
             event: QueuePositionEvent = {
