@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
 from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.cookie import parse_cookie
 from django_otp import user_has_device
 
 from haven.accounts.permissions import SESSION_EPOCH_KEY, session_epoch, verified_device
@@ -41,3 +45,38 @@ class StaffSecurityMiddleware:
                 step = "" if user_has_device(user, confirmed=True) else "setup/"
                 return HttpResponseRedirect(f"/console/two-factor/{step}?next=" + quote(path))
         return self.get_response(request)
+
+
+class ConsoleSocketAuth:
+    """ASGI middleware for the console's socket: its session and user, looked up once when
+    it connects, in Haven's database threads.
+
+    Channels' AuthMiddlewareStack does the same through its one shared thread, and wraps the
+    socket's ``send`` so that every frame sent (hundreds a second to a busy console) first
+    asks whether the session must be saved: the console never changes its session there.
+    """
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        from haven.core import db
+
+        cookies: dict[str, str] = {}
+        for name, value in scope.get("headers", []):
+            if name == b"cookie":
+                cookies.update(parse_cookie(value.decode("latin-1")))
+        session, user = await db.read(_session_and_user, cookies.get(settings.SESSION_COOKIE_NAME))
+        await self.app(dict(scope, session=session, user=user), receive, send)
+
+
+def _session_and_user(session_key: str | None) -> tuple[Any, Any]:
+    """The session of ``session_key`` (a new, empty one if there is none) and its user
+    (AnonymousUser if it is not signed in), as Django's own middleware would find them."""
+    from importlib import import_module
+
+    from django.contrib.auth import get_user
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    user = get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]
+    return store, user

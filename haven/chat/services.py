@@ -197,8 +197,7 @@ def messages_send(requests: Sequence[MessageRequest]) -> list[Message | ChatErro
         if request.sender not in (Message.Sender.VISITOR, Message.Sender.COUNSELLOR):
             raise ValueError(f"Unknown sender {request.sender!r}")
     ids = {request.conversation_id for request in requests}
-    heads = store.lock_heads(ids)
-    resends = store.stored_keys(ids, (r.client_id for r in requests if r.client_id))
+    heads, resends = store.read_batch(ids, (r.client_id for r in requests if r.client_id))
     results: list[Message | ChatError | None] = []
     new: dict[tuple[uuid.UUID, str, str], Message] = {}
     now = clock.now()
@@ -231,9 +230,8 @@ def messages_send(requests: Sequence[MessageRequest]) -> list[Message | ChatErro
         _fill_resends(requests, results)
     if new:
         messages = list(new.values())
-        store.insert_messages(messages)
         changed = {m.conversation_id: heads[m.conversation_id] for m in messages}
-        store.save_last_seqs(changed.values())
+        store.write_batch(messages, changed.values())
         events: list[tuple[str, Event]] = [
             (conversation_group(m.conversation_id), message_event(m)) for m in messages
         ]

@@ -8,7 +8,7 @@ two-line ``filter()`` took 0.8-1.3 ms to compile here, the database 0.05 ms to a
 fields (so message text is encrypted as ever), and every statement is plain SQL that
 SQLite and PostgreSQL both run. Nothing here decides anything: that stays in services.
 
-Preconditions: called inside a transaction; on PostgreSQL :func:`lock_heads` locks the rows.
+Preconditions: called inside a transaction; on PostgreSQL :func:`read_batch` locks the rows.
 """
 
 from __future__ import annotations
@@ -72,39 +72,62 @@ def _marks(count: int) -> str:
     return ", ".join(["%s"] * count)
 
 
-def lock_heads(ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Head]:
-    """Read (and on PostgreSQL lock, in key order) the conversations of a batch."""
-    keys = sorted(ids)
-    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
-    sql = (
-        f"SELECT {_q('id')}, {_q('status')}, {_q('counsellor_id')}, {_q('last_seq')}, "
-        f"{_q('created_at')} FROM {_table(Conversation)} "
-        f"WHERE {_q('id')} IN ({_marks(len(keys))}) ORDER BY {_q('id')}{lock}"
-    )
+Statement = tuple[str, list[Any]]
+
+
+def _run(statements: Sequence[Statement]) -> list[list[tuple[Any, ...]]]:
+    """Run statements in order; the rows of each. On PostgreSQL they go in one round trip
+    (one text, several statements: Django's psycopg cursors bind on the client, which
+    allows that), so a batch waits for the database twice, not once a statement. SQLite is
+    in this process: there each runs on its own."""
+    results: list[list[tuple[Any, ...]]] = []
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_key(k) for k in keys])
-        rows = cursor.fetchall()
-    heads = [Head(_uuid(r[0]), r[1], r[2], r[3], _aware(r[4])) for r in rows]
-    return {head.id: head for head in heads}
+        if connection.vendor == "postgresql" and len(statements) > 1:
+            cursor.execute(
+                "; ".join(sql for sql, _ in statements),
+                [value for _, params in statements for value in params],
+            )
+            for index in range(len(statements)):
+                results.append(cursor.fetchall() if cursor.description else [])
+                if index + 1 < len(statements):
+                    cursor.nextset()
+            return results
+        for sql, params in statements:
+            cursor.execute(sql, params)
+            results.append(cursor.fetchall() if cursor.description else [])
+    return results
 
 
-def stored_keys(
+def read_batch(
     ids: Iterable[uuid.UUID], client_ids: Iterable[str]
-) -> set[tuple[uuid.UUID, str, str]]:
-    """Which of these (conversation, sender, client_id) are stored already (resends)."""
+) -> tuple[dict[uuid.UUID, Head], set[tuple[uuid.UUID, str, str]]]:
+    """A batch's conversations, read and (on PostgreSQL) locked in key order, and which of
+    its (conversation, sender, client_id) are stored already (resends)."""
     keys, names = sorted(ids), sorted(set(client_ids))
-    if not names:
-        return set()
-    sql = (
-        f"SELECT {_q('conversation_id')}, {_q('sender')}, {_q('client_id')} "
-        f"FROM {_table(Message)} WHERE {_q('conversation_id')} IN ({_marks(len(keys))}) "
-        f"AND {_q('client_id')} IN ({_marks(len(names))}) "
-        # The unique index's own condition, so that SQLite may use that (partial) index.
-        f"AND NOT ({_q('client_id')} = '')"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*(_key(k) for k in keys), *names])
-        return {(_uuid(c), sender, client) for c, sender, client in cursor.fetchall()}
+    lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
+    statements: list[Statement] = [
+        (
+            f"SELECT {_q('id')}, {_q('status')}, {_q('counsellor_id')}, {_q('last_seq')}, "
+            f"{_q('created_at')} FROM {_table(Conversation)} "
+            f"WHERE {_q('id')} IN ({_marks(len(keys))}) ORDER BY {_q('id')}{lock}",
+            [_key(k) for k in keys],
+        )
+    ]
+    if names:
+        statements.append(
+            (
+                f"SELECT {_q('conversation_id')}, {_q('sender')}, {_q('client_id')} "
+                f"FROM {_table(Message)} WHERE {_q('conversation_id')} IN ({_marks(len(keys))}) "
+                f"AND {_q('client_id')} IN ({_marks(len(names))}) "
+                # The unique index's own condition, so that SQLite may use that partial index.
+                f"AND NOT ({_q('client_id')} = '')",
+                [*(_key(k) for k in keys), *names],
+            )
+        )
+    rows = _run(statements)
+    heads = [Head(_uuid(r[0]), r[1], r[2], r[3], _aware(r[4])) for r in rows[0]]
+    resends = {(_uuid(c), sender, client) for c, sender, client in (rows[1] if names else [])}
+    return {head.id: head for head in heads}, resends
 
 
 # The columns of a new message, in the order of :func:`_row`.
@@ -135,40 +158,42 @@ def _row(message: Message, created_at: Any) -> tuple[Any, ...]:
     )
 
 
-def insert_messages(messages: Sequence[Message]) -> None:
-    """Insert new messages (not saved before) and give them their primary keys: one
-    multi-row INSERT … RETURNING. Precondition: they share one ``created_at`` (a batch)."""
+def write_batch(messages: Sequence[Message], heads: Iterable[Head]) -> None:
+    """Insert new messages (not saved before), giving them their primary keys, and write
+    their conversations' last sequence numbers. Precondition: the messages share one
+    ``created_at`` (a batch's)."""
     if not messages:
         return
     created_at = connection.ops.adapt_datetimefield_value(messages[0].created_at)
     head = f"INSERT INTO {_table(Message)} ({', '.join(_q(c) for c in _MESSAGE_COLUMNS)}) "
     row = f"({_marks(len(_MESSAGE_COLUMNS))})"
-    with connection.cursor() as cursor:
-        for first in range(0, len(messages), INSERT_ROWS):
-            chunk = messages[first : first + INSERT_ROWS]
-            params = [value for m in chunk for value in _row(m, created_at)]
-            values = ", ".join([row] * len(chunk))
-            cursor.execute(f"{head}VALUES {values} RETURNING {_q('id')}", params)
-            for message, (pk,) in zip(chunk, cursor.fetchall(), strict=True):
-                message.pk = pk
-                message._state.adding = False
-
-
-def save_last_seqs(heads: Iterable[Head]) -> None:
-    """Write each conversation's last sequence number, all in one statement (a CASE on the
-    id: one round trip, and on SQLite one step, whatever the number of conversations)."""
-    rows = sorted(heads, key=lambda head: head.id)
-    cases = " ".join(["WHEN %s THEN %s"] * len(rows))
-    sql = (
-        f"UPDATE {_table(Conversation)} SET {_q('last_seq')} = CASE {_q('id')} {cases} END "
-        f"WHERE {_q('id')} IN ({_marks(len(rows))})"
-    )
+    chunks = [messages[i : i + INSERT_ROWS] for i in range(0, len(messages), INSERT_ROWS)]
+    statements: list[Statement] = [
+        (
+            f"{head}VALUES {', '.join([row] * len(chunk))} RETURNING {_q('id')}",
+            [value for m in chunk for value in _row(m, created_at)],
+        )
+        for chunk in chunks
+    ]
+    # Every conversation's last number in one statement: a CASE on the id.
+    ordered = sorted(heads, key=lambda h: h.id)
+    cases = " ".join(["WHEN %s THEN %s"] * len(ordered))
     params: list[Any] = []
-    for head in rows:
-        params += [_key(head.id), head.last_seq]
-    params += [_key(head.id) for head in rows]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    for h in ordered:
+        params += [_key(h.id), h.last_seq]
+    params += [_key(h.id) for h in ordered]
+    statements.append(
+        (
+            f"UPDATE {_table(Conversation)} SET {_q('last_seq')} = CASE {_q('id')} {cases} END "
+            f"WHERE {_q('id')} IN ({_marks(len(ordered))})",
+            params,
+        )
+    )
+    results = _run(statements)
+    for chunk, ids in zip(chunks, results, strict=False):
+        for message, (pk,) in zip(chunk, ids, strict=True):
+            message.pk = pk
+            message._state.adding = False
 
 
 def visitor_message_counts(ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, int]:
