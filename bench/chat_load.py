@@ -1425,7 +1425,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command")
     relay = sub.add_parser("relay", help="run the bare relay (used by the benchmark itself)")
@@ -1475,7 +1475,11 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", help="py-spy the serving processes in every measured window, into this folder"
     )
     parser.add_argument("--keep", action="store_true", help="keep the working folder (logs)")
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(argv)
     if args.command == "relay":
         with contextlib.suppress(ImportError):
             import uvloop
