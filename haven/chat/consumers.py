@@ -461,11 +461,15 @@ class CounsellorConsumer(_BaseConsumer):
             await self.close(code=CLOSE_FORBIDDEN)
             return
         await super().connect()
+        # Join every group before reading the snapshot, so that no change committed between
+        # the read and the join is missed (one committed before the read may come twice;
+        # the console orders changes by seq).
+        supervisor = await db.read(can, self.user, Action.READ_ANY_TRANSCRIPT)
         await self.join(CONSOLE_GROUP)
         await self.join(counsellor_group(self.user.id))
-        hello = await db.read(_console_snapshot, self.user)
-        if "live" in hello:
+        if supervisor:
             await self.join(SUPERVISOR_GROUP)
+        hello = await db.read(_console_snapshot, self.user, supervisor=supervisor)
         for entry in hello["conversations"]:
             await self.join(conversation_group(entry["conversation"]))
         await self.send_event(hello)
@@ -620,13 +624,13 @@ class CounsellorConsumer(_BaseConsumer):
         await self.forward(message)
 
 
-def _console_snapshot(user: Any) -> ConsoleHelloEvent:
+def _console_snapshot(user: Any, *, supervisor: bool) -> ConsoleHelloEvent:
     hello: ConsoleHelloEvent = {
         "type": "hello",
         "queue": selectors.waiting_queue(),
         "conversations": selectors.counsellor_conversations(user),
     }
-    if can(user, Action.READ_ANY_TRANSCRIPT):
+    if supervisor:
         hello["live"] = selectors.live_conversations()
     return hello
 
