@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 # How long the keeper waits after a change before reading the order, so that a burst of
 # changes (a surge of new chats) costs one read.
 SETTLE_SECONDS = 0.05
+# After a failed read of the order (the database away), how long until the next try.
+RETRY_SECONDS = 1.0
 
 
 class Keeper:
@@ -108,8 +110,11 @@ class Keeper:
                 continue
             try:
                 order = await db.read(selectors.waiting_order)
-            except Exception:  # the next change or heartbeat tries again
+            except Exception:
+                # Try again in a second (or at the next change, whichever comes first), so
+                # that places are not left stale when the queue then stays still.
                 logger.warning("Could not read the queue's order", exc_info=True)
+                asyncio.get_running_loop().call_later(RETRY_SECONDS, self.dirty.set)
                 continue
             await self._tell(order)
 

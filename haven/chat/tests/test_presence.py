@@ -161,3 +161,41 @@ async def test_the_keeper_says_a_bound_visitor_is_connected(settings) -> None:  
             break
     assert seen > old
     await visitor.disconnect()
+
+
+@pytest.mark.asyncio
+async def test_the_keeper_tries_again_when_the_queue_could_not_be_read(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A failed read of the queue's order (the database away) is tried again by itself: a
+    visitor whose place changed hears it although the queue then stays still."""
+    import uuid
+
+    from channels.layers import get_channel_layer
+    from django.db import DatabaseError
+
+    from haven.chat import positions
+
+    monkeypatch.setattr(positions, "RETRY_SECONDS", 0.05)
+    ahead, mine = str(uuid.uuid4()), str(uuid.uuid4())
+    reads = 0
+
+    async def read(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal reads
+        reads += 1
+        if reads == 1:
+            raise DatabaseError("away for a moment")
+        return [ahead, mine]
+
+    monkeypatch.setattr(positions.db, "read", read)
+    layer = get_channel_layer()
+    channel = await layer.new_channel()
+    keeper = positions.Keeper()
+    keeper.sockets[mine].add(channel)
+    keeper.places[mine] = 1
+    task = asyncio.create_task(keeper._keep_places())
+    try:
+        keeper.dirty.set()
+        message = await asyncio.wait_for(layer.receive(channel), TIMEOUT)
+    finally:
+        task.cancel()
+    assert message["event"] == {"type": "queue_position", "conversation": mine, "position": 2}
+    assert reads == 2
