@@ -93,9 +93,14 @@
   }
 
   // Apply one change of the queue or of the live list; false if it is older than one seen.
-  function newer(seen, id, seq) {
-    if (seen[id] !== undefined && seen[id] > seq) return false;
-    seen[id] = seq;
+  // Changes are ranked by seq; at the same seq a leave comes after an entry (the retention
+  // job ends a conversation without adding to it), so a late entry cannot bring back a
+  // conversation that has left. An equal rank is the same change again: harmless.
+  function rank(seq, leaving) { return 2 * seq + (leaving ? 1 : 0); }
+  function newer(seen, id, seq, leaving) {
+    var r = rank(seq, leaving);
+    if (seen[id] !== undefined && seen[id] > r) return false;
+    seen[id] = r;
     return true;
   }
 
@@ -355,14 +360,14 @@
         queueSeq = {};
         frame.queue.forEach(function (entry) {
           queue[entry.conversation] = entry;
-          queueSeq[entry.conversation] = entry.seq;
+          queueSeq[entry.conversation] = rank(entry.seq, false);
         });
         if (frame.live) {
           live = {};
           liveSeq = {};
           frame.live.forEach(function (entry) {
             live[entry.conversation] = entry;
-            liveSeq[entry.conversation] = entry.last_seq;
+            liveSeq[entry.conversation] = rank(entry.last_seq, false);
           });
         }
         frame.conversations.forEach(function (entry) {
@@ -380,25 +385,25 @@
         renderPane();
         break;
       case "queue_entry":
-        if (newer(queueSeq, frame.entry.conversation, frame.entry.seq)) {
+        if (newer(queueSeq, frame.entry.conversation, frame.entry.seq, false)) {
           queue[frame.entry.conversation] = frame.entry;
           renderQueueSoon();
         }
         break;
       case "queue_leave":
-        if (newer(queueSeq, frame.conversation, frame.seq)) {
+        if (newer(queueSeq, frame.conversation, frame.seq, true)) {
           delete queue[frame.conversation];
           renderQueueSoon();
         }
         break;
       case "live_entry":
-        if (live !== null && newer(liveSeq, frame.conversation.conversation, frame.conversation.last_seq)) {
+        if (live !== null && newer(liveSeq, frame.conversation.conversation, frame.conversation.last_seq, false)) {
           live[frame.conversation.conversation] = frame.conversation;
           renderLive();
         }
         break;
       case "live_leave":
-        if (live !== null && newer(liveSeq, frame.conversation, frame.seq)) {
+        if (live !== null && newer(liveSeq, frame.conversation, frame.seq, true)) {
           delete live[frame.conversation];
           renderLive();
         }
