@@ -29,7 +29,7 @@ class Conversation(models.Model):
     class Party(models.TextChoices):
         VISITOR = "visitor", _("visitor")
         COUNSELLOR = "counsellor", _("counsellor")
-        SYSTEM = "system", _("Haven (retention job)")
+        SYSTEM = "system", _("Haven (automatically)")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     token_hash = models.CharField(max_length=64, unique=True, editable=False)
@@ -48,7 +48,7 @@ class Conversation(models.Model):
     ended_by = models.CharField(max_length=16, choices=Party.choices, blank=True)
     # While waiting: when the visitor was last known to be connected (each worker says so
     # for its own sockets now and then). A waiting conversation whose visitor has been gone
-    # for HAVEN_QUEUE_ABSENCE_SECONDS leaves the queue (see services.conversations_end_absent).
+    # for HAVEN_QUEUE_ABSENCE_SECONDS leaves the queue (see services.conversation_end_if_absent).
     visitor_seen_at = models.DateTimeField(null=True, blank=True)
     # The highest sequence number handed out in this conversation's stream.
     last_seq = models.PositiveIntegerField(default=0)
