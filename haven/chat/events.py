@@ -37,8 +37,9 @@ class HistoryEvent(TypedDict):
 class StateEvent(TypedDict):
     type: Literal["state"]
     conversation: str
-    # "waiting" | "active" | "ended"; consoles reading along also get "taken" when a
-    # colleague accepted the conversation (they receive nothing more of it).
+    # "active" (accepted) | "ended"; consoles reading along also get "taken" when a
+    # colleague accepted the conversation (they receive nothing more of it). A conversation
+    # is "waiting" only from its start, which ``welcome`` and ``hello`` say.
     status: str
     ended_by: NotRequired[str]
 

@@ -60,7 +60,9 @@ def count(kind: str, subject: str, *, window: int) -> int:
 
 
 def remember(kind: str, subject: str, value: str, *, seconds: int) -> None:
-    """Keep ``value`` for ``seconds``; other workers learn it within a second."""
+    """Keep ``value`` for ``seconds``. It reaches Redis with this worker's next
+    :func:`exchange` (within a second); another worker knows it once it calls
+    :func:`refresh` for it, as the checks that need it do."""
     _counters.remember(_key(kind, subject), value, seconds=seconds, now=_now())
 
 

@@ -14,8 +14,11 @@ behind everyone else's calls. Instead:
   savepoint, so a refused one (a :class:`ChatError`, say) rolls back alone. A job's result
   is handed back only after the commit, so a message is stored before it is acknowledged,
   and nothing of a batch that fails to commit is reported as done. Jobs that lock rows say
-  which (``lock=(Model, pk)``); on PostgreSQL the writer locks all of a batch's rows first,
-  in key order, so two workers' batches can never deadlock.
+  which (``lock=(Model, pk)``); on PostgreSQL the writer locks all of a batch's named rows
+  first, in key order, so two workers' batches do not deadlock over them. Rows a job changes
+  without naming them (the presence heartbeat's) could still deadlock in rare cases;
+  PostgreSQL then refuses one of the writes, and nothing refused is reported as stored
+  (clients send again).
 
 Broadcasts registered by services with ``transaction.on_commit`` run in these threads after
 the commit; :mod:`haven.core.broadcast` hands them to the event loop without waiting.
@@ -280,7 +283,9 @@ class _Writer:
             index = end
             try:
                 # No savepoint of the writer's own: a batched function is atomic itself
-                # (precondition), so a failure rolls back to its own savepoint.
+                # (precondition). It may run without a savepoint (messages_send does, to
+                # save a round trip): then a failure marks the whole transaction for
+                # rollback, and the writer runs the batch's jobs again one by one.
                 with bound_to(job.loop):
                     results = _in_language(
                         job.language, functools.partial(job.batched, [j.item for j in run])

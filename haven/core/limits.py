@@ -39,12 +39,3 @@ def exceeded(kind: str, subject: str, *, limit: int) -> bool:
 
 def reset(kind: str, subject: str) -> None:
     cache.delete(_key(kind, subject))
-
-
-def mark(kind: str, subject: str, *, seconds: int) -> None:
-    """Set a flag (such as a block) for ``seconds``."""
-    cache.set(_key(kind, subject), 1, timeout=seconds)
-
-
-def is_marked(kind: str, subject: str) -> bool:
-    return cache.get(_key(kind, subject)) is not None
