@@ -8,6 +8,7 @@ that write run in the process's writer (``db.write``), reads in its database thr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -97,18 +98,28 @@ class _BaseConsumer(AsyncWebsocketConsumer):
         self._turn = asyncio.Lock()
         self._ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pumps: list[asyncio.Task[None]] = []
+        self._channel_lock = asyncio.Lock()
+        self._cleaned_up = False
+        self._closing = False
         self.channel_name = ""
         try:
-            self._pump(receive)
             if not self.lazy_channel:
+                # Before reading the client, so that connect() finds the channel open.
                 await self.open_channel()
+            self._pump(receive)
             await self._ended
         except StopConsumer:
+            pass
+        except OSError:  # uvicorn's ClientDisconnected, a reset connection
+            # An event forwarded to a client that had just gone: the connection ends here,
+            # and what it held is let go below, as after a clean close. (Any other error
+            # is raised on, after the same clean-up.)
             pass
         finally:
             for task in self._pumps:
                 task.cancel()
             await asyncio.gather(*self._pumps, return_exceptions=True)
+            await self.clean_up(1011)
 
     def _pump(self, source: Any) -> None:
         async def pump() -> None:
@@ -126,10 +137,32 @@ class _BaseConsumer(AsyncWebsocketConsumer):
         self._pumps.append(asyncio.create_task(pump()))
 
     async def open_channel(self) -> None:
-        """Get this socket's channel on the layer and start reading it (once)."""
-        if self.channel_layer is not None and not self.channel_name:
-            self.channel_name = await self.channel_layer.new_channel()
-            self._pump(functools.partial(self.channel_layer.receive, self.channel_name))
+        """Get this socket's channel on the layer and start reading it (once, also when
+        two handlers ask at the same moment)."""
+        if self.channel_layer is None or self.channel_name:
+            return
+        async with self._channel_lock:
+            if not self.channel_name:
+                self.channel_name = await self.channel_layer.new_channel()
+                self._pump(functools.partial(self.channel_layer.receive, self.channel_name))
+
+    async def clean_up(self, code: int) -> None:
+        """Let go of what the connection held, once, however it ended: a clean close, an
+        error in a pump, a refused connect. Otherwise a socket that ended with an error
+        would stay in its groups, and a waiting visitor's keeper would go on saying they
+        are connected."""
+        if self._cleaned_up:
+            return
+        self._cleaned_up = True
+        try:
+            await self.disconnect(code)
+        except Exception:
+            logger.warning("A connection could not be let go of cleanly", exc_info=True)
+        if self.channel_name and self.channel_layer is not None:
+            delete = getattr(self.channel_layer, "delete_channel", None)
+            if delete is not None:
+                with contextlib.suppress(Exception):
+                    await delete(self.channel_name)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         """Channels' own dispatch first closes stale database connections, with a hop to its
@@ -143,7 +176,7 @@ class _BaseConsumer(AsyncWebsocketConsumer):
 
     async def websocket_disconnect(self, message: dict[str, Any]) -> None:
         # As Channels' own, without the same hop (see dispatch).
-        await self.disconnect(message["code"])
+        await self.clean_up(message["code"])
         raise StopConsumer()
 
     async def connect(self) -> None:
@@ -197,7 +230,20 @@ class _BaseConsumer(AsyncWebsocketConsumer):
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
 
+    async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        self._closing = True
+        await super().close(code=code, reason=reason)
+
     async def _acknowledge(self, frame: dict[str, Any], stored: asyncio.Future[Any]) -> None:
+        try:
+            await self._acknowledge_now(frame, stored)
+        except (OSError, RuntimeError):
+            # The socket closed meanwhile (a flood close, a 1011 for another message, the
+            # client gone): nobody to tell. The client resends what it has no ack for.
+            if not (self._closing or self._cleaned_up):
+                raise
+
+    async def _acknowledge_now(self, frame: dict[str, Any], stored: asyncio.Future[Any]) -> None:
         try:
             message = await stored
         except services.ChatError as exc:
@@ -293,7 +339,7 @@ class VisitorConsumer(_BaseConsumer):
         await super().connect()
 
     async def disconnect(self, code: int) -> None:
-        if self.conversation_id is not None:
+        if getattr(self, "conversation_id", None) is not None:
             positions.keeper().unwatch(str(self.conversation_id), self.channel_name)
         await super().disconnect(code)
 

@@ -93,6 +93,11 @@ class LocalChannelLayer(BaseChannelLayer):  # type: ignore[misc]
     def group_size(self, group: str) -> int:
         return len(self._groups.get(group, ()))
 
+    async def delete_channel(self, channel: str) -> None:
+        """The consumer of ``channel`` has stopped: forget it and leave it out of every group
+        (also when it stopped without its ``receive`` being cancelled)."""
+        self._forget(channel)
+
     async def flush(self) -> None:
         self._queues.clear()
         self._groups.clear()
@@ -133,11 +138,22 @@ class RedisChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
     a lock before the next: a worker could then publish no more messages a second than it
     has round trips to Redis, and live events fell seconds behind under load.
     :meth:`group_send_many` (used by haven.core.broadcast) sends a batch of them as one
-    pipeline instead, in order. Receiving is channels-redis' own, unchanged.
+    pipeline instead, in order. Receiving is channels-redis' own, unchanged;
+    :meth:`delete_channel` lets go of a channel whose consumer stopped.
 
-    It relies on two internals of channels-redis 4 (pinned below 5 in pyproject.toml): a
-    group's channel name, and the shard's Redis client; tests in the services run use it.
+    It relies on internals of channels-redis 4 (pinned below 5 in pyproject.toml): a
+    group's channel name, the shard's Redis client, and the per-channel queues; tests in
+    the services run use them.
     """
+
+    async def delete_channel(self, channel: str) -> None:
+        """The consumer of ``channel`` has stopped: drop its queue and its subscription, as
+        channels-redis does itself only when a ``receive`` is cancelled (a consumer that
+        stopped for another reason would otherwise keep a queue that fills forever)."""
+        layer = self._get_layer()
+        if channel in layer.channels:
+            del layer.channels[channel]
+            await layer._get_shard(channel).unsubscribe(channel)
 
     async def group_send_many(self, items: list[tuple[str, dict[str, Any]]]) -> None:
         layer = self._get_layer()
