@@ -25,6 +25,7 @@ import contextlib
 import logging
 import uuid
 from collections import defaultdict
+from typing import Any
 
 from channels.layers import get_channel_layer
 from django.conf import settings
@@ -81,13 +82,26 @@ class Keeper:
             ]
 
     async def _listen(self) -> None:
-        """Hear every change of the queue, from every worker."""
+        """Hear every change of the queue, from every worker. If the channel layer fails
+        (Redis away), listen again a second later, and read the order then: changes made
+        meanwhile were not heard."""
         layer = get_channel_layer()
         if layer is None:
             return
+        while True:
+            try:
+                await self._listen_once(layer)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("Could not hear the queue's changes; trying again", exc_info=True)
+                await asyncio.sleep(RETRY_SECONDS)
+                self.dirty.set()
+
+    async def _listen_once(self, layer: Any) -> None:
         channel = await layer.new_channel(prefix="positions.")
-        await layer.group_add(CONSOLE_GROUP, channel)
         try:
+            await layer.group_add(CONSOLE_GROUP, channel)
             while True:
                 message = await layer.receive(channel)
                 event = message.get("event", {})
@@ -110,13 +124,14 @@ class Keeper:
                 continue
             try:
                 order = await db.read(selectors.waiting_order)
+                await self._tell(order)
             except Exception:
-                # Try again in a second (or at the next change, whichever comes first), so
-                # that places are not left stale when the queue then stays still.
-                logger.warning("Could not read the queue's order", exc_info=True)
+                # The database or the channel layer away: try again in a second (or at the
+                # next change, whichever comes first), so that places are not left stale
+                # when the queue then stays still.
+                logger.warning("Could not tell the waiting visitors their places", exc_info=True)
                 asyncio.get_running_loop().call_later(RETRY_SECONDS, self.dirty.set)
                 continue
-            await self._tell(order)
 
     async def _tell(self, order: list[str]) -> None:
         layer = get_channel_layer()
@@ -130,7 +145,6 @@ class Keeper:
             # read (its watch asked for another reading).
             if place is None or self.places.get(conversation) == place:
                 continue
-            self.places[conversation] = place
             event: QueuePositionEvent = {
                 "type": "queue_position",
                 "conversation": conversation,
@@ -138,6 +152,9 @@ class Keeper:
             }
             for channel in list(self.sockets.get(conversation, ())):
                 await layer.send(channel, group_message(event))
+            # Only once told: after a failed send the next reading tells it again.
+            if conversation in self.sockets:
+                self.places[conversation] = place
 
     async def _heartbeat(self) -> None:
         """Say which waiting visitors are connected here: at once for those just bound
