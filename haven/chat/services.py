@@ -398,15 +398,26 @@ def _end(conversation: Conversation, *, party: str) -> None:
         _live_leave(conversation)
 
 
-@transaction.atomic
 def conversation_open(
     *, actor: Any, conversation_id: uuid.UUID, last_seq: int
 ) -> tuple[Conversation, list[MessagePayload]]:
     """A staff member reads a transcript (from ``last_seq`` on). Every read is audited,
-    whatever ``last_seq`` the client chose."""
+    whatever ``last_seq`` the client chose: nothing is returned unless its audit entry is
+    committed.
+
+    The history is read (and decrypted) outside the audit's transaction: on SQLite a
+    writing transaction holds the one write lock, and every visitor's message would wait
+    for a long transcript to be decrypted."""
     conversation = selectors.access_conversation(actor, conversation_id)
     if conversation is None:
         raise NotFound(_("This conversation was not found."))
+    messages = selectors.messages_after(conversation, last_seq)
+    _transcript_read_record(actor=actor, conversation=conversation, last_seq=last_seq)
+    return conversation, messages
+
+
+@transaction.atomic
+def _transcript_read_record(*, actor: Any, conversation: Conversation, last_seq: int) -> None:
     audit_record(
         actor=actor,
         action="transcript.read",
@@ -414,7 +425,6 @@ def conversation_open(
         target_id=conversation.id,
         detail={"status": conversation.status, "from_seq": last_seq},
     )
-    return conversation, selectors.messages_after(conversation, last_seq)
 
 
 @transaction.atomic

@@ -370,3 +370,25 @@ def test_every_transcript_read_is_audited_whatever_the_client_asks_from(make_sta
     services.conversation_open(actor=sara, conversation_id=conversation.id, last_seq=0)
     reads = AuditEntry.objects.filter(action="transcript.read", actor=sara)
     assert sorted(r.detail["from_seq"] for r in reads) == [0, 1]
+
+
+def test_a_transcript_is_read_outside_the_audits_transaction(make_staff, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The history is read and decrypted before the audit entry's transaction begins: on
+    SQLite that transaction holds the one write lock, which every message waits for."""
+    sara = make_staff("sara", "supervisor")
+    conversation, _ = start()
+    send(conversation, "words")
+    outer = len(connection.atomic_blocks)
+    depths = []
+    read = selectors.messages_after
+
+    def recording(*args, **kwargs):  # type: ignore[no-untyped-def]
+        depths.append(len(connection.atomic_blocks))
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(selectors, "messages_after", recording)
+    _, messages = services.conversation_open(
+        actor=sara, conversation_id=conversation.id, last_seq=0
+    )
+    assert depths == [outer]
+    assert [m["text"] for m in messages] == ["words"]
