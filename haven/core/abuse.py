@@ -141,7 +141,10 @@ async def exchange() -> None:
                 key = _PREFIX + report.shared_key
                 pipe.incrby(key, report.hits)
                 if report.first:
-                    pipe.expire(key, report.length * 2, nx=True)
+                    # The key names its window, so setting the expiry again (another
+                    # worker's first report) only moves it a little: no NX, which Redis
+                    # before 7 does not know.
+                    pipe.expire(key, report.length * 2)
             for key, (value, until) in values.items():
                 pipe.set(_PREFIX + key, value, ex=max(1, int(until - now)))
             answers = await pipe.execute()
