@@ -66,7 +66,20 @@ class ConsoleSocketAuth:
         for name, value in scope.get("headers", []):
             if name == b"cookie":
                 cookies.update(parse_cookie(value.decode("latin-1")))
-        session, user = await db.read(_session_and_user, cookies.get(settings.SESSION_COOKIE_NAME))
+        try:
+            session, user = await db.read(
+                _session_and_user, cookies.get(settings.SESSION_COOKIE_NAME)
+            )
+        except Exception as exc:
+            from haven.core import outage
+
+            if not outage.is_database_error(exc):
+                raise
+            # The database is away: refuse the handshake (never "signed out", which would
+            # stop the console). The browser sees a dropped connection and tries again;
+            # the outage is logged once by haven.core.db.
+            await send({"type": "websocket.close", "code": 1011})
+            return
         await self.app(dict(scope, session=session, user=user), receive, send)
 
 

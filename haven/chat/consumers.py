@@ -55,7 +55,7 @@ from haven.chat.protocol import (
     parse_frame,
 )
 from haven.chat.ratelimit import TokenBucket
-from haven.core import abuse, db
+from haven.core import abuse, db, outage
 from haven.core.sources import source_of
 
 logger = logging.getLogger(__name__)
@@ -65,6 +65,8 @@ CLOSE_FLOOD = 4429
 CLOSE_FORBIDDEN = 4403
 # How often a console connection checks again that its person may still be there.
 RECHECK_SECONDS = 60.0
+# While the database is away: how long a client waits before it sends again.
+TRY_AGAIN_SECONDS = 2.0
 
 
 class _BaseConsumer(AsyncWebsocketConsumer):
@@ -115,6 +117,14 @@ class _BaseConsumer(AsyncWebsocketConsumer):
             # and what it held is let go below, as after a clean close. (Any other error
             # is raised on, after the same clean-up.)
             pass
+        except Exception as exc:
+            if not outage.is_database_error(exc):
+                raise
+            # The database is away while connecting (a console's session) or in a handler
+            # that has no answer of its own: logged once per outage by haven.core.db, not
+            # once per socket. The client reconnects with back-off.
+            with contextlib.suppress(Exception):
+                await self.close(code=1011)
         finally:
             for task in self._pumps:
                 task.cancel()
@@ -211,6 +221,29 @@ class _BaseConsumer(AsyncWebsocketConsumer):
             await getattr(self, "on_" + frame["type"])(frame)
         except services.ChatError as exc:
             await self.refuse(frame, exc)
+        except Exception as exc:
+            if not outage.is_database_error(exc):
+                raise
+            await self.ask_to_try_again(frame)
+
+    async def ask_to_try_again(self, frame: dict[str, Any]) -> None:
+        """The database could not do what ``frame`` asked (it is away): say so, and when to
+        ask again. The socket stays open; the client keeps a message in its outbox and sends
+        it again after ``retry_after`` (both shipped clients do). The outage itself is
+        logged once, by haven.core.db."""
+        sending = frame.get("type") == "send"
+        await self.send_error(
+            "try_again",
+            _(
+                "Your message has not been sent yet. Something is not working on our side. "
+                "We will try again in a moment."
+            )
+            if sending
+            else _("Something is not working on our side. We will try again in a moment."),
+            client_id=frame.get("client_id"),
+            conversation=frame.get("conversation") or getattr(self, "conversation_id", None),
+            retry_after=TRY_AGAIN_SECONDS,
+        )
 
     async def refuse(self, frame: dict[str, Any], exc: services.ChatError) -> None:
         await self.send_error(
@@ -249,10 +282,15 @@ class _BaseConsumer(AsyncWebsocketConsumer):
         except services.ChatError as exc:
             await self.refuse(frame, exc)
             return
-        except Exception:
-            # Not stored (the database failed): the client has no ack, keeps the message
-            # and sends it again when it reconnects.
-            logger.warning("A message could not be stored; its sender will resend it")
+        except Exception as exc:
+            if outage.is_database_error(exc):
+                # Not stored (the database is away): no ack; the client keeps the message
+                # and sends it again when asked to.
+                await self.ask_to_try_again(frame)
+                return
+            # Not stored, for a reason that is a bug: the client has no ack, keeps the
+            # message and sends it again when it reconnects.
+            logger.exception("A message could not be stored; its sender will resend it")
             await self.close(code=1011)
             return
         await self.send_event(

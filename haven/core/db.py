@@ -46,6 +46,7 @@ from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Model
 from django.utils import translation
 
+from haven.core import outage
 from haven.core.broadcast import bound_to
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,30 @@ def _tidy_connections() -> None:
                 conn.errors_occurred = False
             else:
                 conn.close()
+
+
+_seen = threading.local()
+
+
+def _fresh_after_outage() -> None:
+    """Before a call in one of Haven's threads: if the database has been away since this
+    thread last looked, close its connections that no longer work, so that the call gets
+    a new one instead of failing (and being taken for a new outage). One check per thread
+    per outage."""
+    outages = outage.database.outages
+    if getattr(_seen, "outages", outages) != outages:
+        for conn in connections.all(initialized_only=True):
+            if conn.connection is not None and not conn.is_usable():
+                conn.close()
+    _seen.outages = outages
+
+
+def _usable() -> bool:
+    """Whether this thread's connection still works (after an error)."""
+    try:
+        return connection.connection is not None and connection.is_usable()
+    except Exception:
+        return False
 
 
 class _Threads:
@@ -120,11 +145,15 @@ def _reader(inbox: queue.SimpleQueue[Any]) -> None:
         if not future.set_running_or_notify_cancel():
             continue
         try:
+            _fresh_after_outage()
             with bound_to(loop):
                 result = call()
         except BaseException as exc:  # handed to the awaiting coroutine
+            if outage.is_database_error(exc):
+                outage.database.failed(exc)
             future.set_exception(exc)
         else:
+            outage.database.recovered()
             future.set_result(result)
         finally:
             _tidy_connections()
@@ -213,6 +242,7 @@ class _Writer:
                     break
                 jobs.append(job)
             try:
+                _fresh_after_outage()
                 self._run(jobs)
             except BaseException as exc:  # never lose the thread
                 logger.exception("The writer failed a batch")
@@ -238,15 +268,21 @@ class _Writer:
             # Nothing of the batch is stored. A conflict (a deadlock, a serialisation
             # failure) may clear on its own: each job is tried once more on its own. A lost
             # connection is not retried here: the clients resend.
-            if len(jobs) > 1 and connection.is_usable():
+            usable = _usable()
+            if len(jobs) > 1 and usable:
                 for job in jobs:
                     job.outcome = None
                     self._run([job])
                 return
-            logger.warning("A batch of %d writes was not stored: %s", len(jobs), exc)
+            if usable:
+                logger.warning("A write was refused by the database: %s", type(exc).__name__)
+            else:
+                outage.database.failed(exc)  # one line per outage, not one per batch
             for job in jobs:
                 if job.outcome is None or job.outcome[0]:
                     job.outcome = (False, exc)
+        else:
+            outage.database.recovered()
 
     def _lock_rows(self, jobs: list[_Job]) -> None:
         """On PostgreSQL, lock every row the batch will change, in key order, up front."""

@@ -468,7 +468,9 @@
       case "error":
         if (frame.client_id && frame.conversation) {
           c = conv(frame.conversation);
-          if (frame.code === "rate_limited") {
+          if (frame.code === "rate_limited" || frame.code === "try_again") {
+            // Kept in the outbox and sent again after the pause ("try_again": the server
+            // could not store it just now).
             window.setTimeout(function () { resend(c); }, Math.max(1, frame.retry_after || 1) * 1000);
           } else {
             var entry = c.outbox.filter(function (e) { return e.client_id === frame.client_id; })[0];
@@ -477,9 +479,11 @@
             if (c.id === current) renderPane();
           }
           el.error.textContent = frame.message;
-        } else if (frame.code === "rate_limited") {
-          // An "open" was refused for speed: catch up every conversation after the pause.
+        } else if (frame.code === "rate_limited" || frame.code === "try_again") {
+          // An "open" was refused for speed, or could not be read just now: catch up every
+          // conversation after the pause.
           window.setTimeout(resync, Math.max(1, frame.retry_after || 1) * 1000);
+          if (frame.code === "try_again") say(frame.message);
         } else {
           say(frame.message);
         }

@@ -458,9 +458,10 @@
       codeRefused(frame.message);
       return;
     }
-    if (frame.code === "rate_limited") {
+    if (frame.code === "rate_limited" || frame.code === "try_again") {
       // Nothing is lost: the message stays in the outbox and goes again after the pause
-      // (or, before the chat was bound, the start or resume goes again).
+      // (or, before the chat was bound, the start or resume goes again). "try_again": the
+      // server could not store it just now (its database is away).
       window.clearTimeout(retryTimer);
       retryTimer = window.setTimeout(welcomed ? flushOutbox : hello, Math.max(1, frame.retry_after || 1) * 1000);
       el.error.textContent = frame.message;
