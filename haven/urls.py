@@ -7,6 +7,7 @@ from haven.chat import views as chat_views
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", chat_views.healthz, name="healthz"),
+    path("livez", chat_views.livez, name="livez"),
     # The language lives in the path: / is Dutch, /en/ is English. No language cookie.
     *i18n_patterns(
         path("", chat_views.visitor_home, name="home"),

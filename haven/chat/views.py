@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db import connection
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language, ngettext
@@ -13,6 +12,7 @@ from django.views.decorators.http import require_GET
 
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
+from haven.core.health import readiness
 from haven.core.i18n import language_switch
 
 
@@ -59,10 +59,26 @@ def console_home(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def healthz(request: HttpRequest) -> HttpResponse:
-    """For load balancers and tests: the process answers and the database is reachable."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
+async def healthz(request: HttpRequest) -> HttpResponse:
+    """Readiness, for the proxy, systemd and tests: 200 "ok" when this worker's database
+    and channel layer both answer; 503 naming the part that does not, otherwise."""
+    parts = await readiness()
+    failing = [part for part, ok in parts.items() if not ok]
+    if failing:
+        text = "".join(f"{part}: unreachable\n" for part in failing)
+        response = HttpResponse(text, status=503, content_type="text/plain")
+        # Not one log line per probe (a proxy asks every few seconds): the outage itself is
+        # logged once, by haven.core.outage. (Django's request logging skips a response so
+        # marked.)
+        response._has_been_logged = True  # type: ignore[attr-defined]
+        return response
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@require_GET
+async def livez(request: HttpRequest) -> HttpResponse:
+    """Liveness: the worker's event loop answers (nothing else is asked, so that an outage
+    of the database does not make systemd restart every worker)."""
     return HttpResponse("ok", content_type="text/plain")
 
 

@@ -98,6 +98,9 @@ class LocalChannelLayer(BaseChannelLayer):  # type: ignore[misc]
         (also when it stopped without its ``receive`` being cancelled)."""
         self._forget(channel)
 
+    async def ping(self) -> None:
+        """Reachable: it is in this process."""
+
     async def flush(self) -> None:
         self._queues.clear()
         self._groups.clear()
@@ -154,6 +157,12 @@ class RedisChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
         if channel in layer.channels:
             del layer.channels[channel]
             await layer._get_shard(channel).unsubscribe(channel)
+
+    async def ping(self) -> None:
+        """Raises if any of the layer's Redis servers does not answer."""
+        for shard in self._get_layer()._shards:
+            shard._ensure_redis()
+            await shard._redis.ping()
 
     async def group_send_many(self, items: list[tuple[str, dict[str, Any]]]) -> None:
         layer = self._get_layer()

@@ -46,6 +46,7 @@ HTTP_TABLE: dict[str, dict[str, str]] = {
     "/": dict.fromkeys(ROLES, OK),
     "/en/": dict.fromkeys(ROLES, OK),
     "/healthz": dict.fromkeys(ROLES, OK),
+    "/livez": dict.fromkeys(ROLES, OK),
     "/console/": {
         "anonymous": LOGIN,
         "counsellor": OK,

@@ -112,7 +112,39 @@ def test_login_with_the_form(client: Client, counsellor) -> None:  # type: ignor
 
 
 def test_healthz(client: Client) -> None:
-    assert client.get("/healthz").content == b"ok"
+    """Ready: the database and the channel layer answer."""
+    response = client.get("/healthz")
+    assert (response.status_code, response.content) == (200, b"ok")
+
+
+def test_healthz_names_the_part_that_does_not_answer(client: Client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """503 and which part, when the channel layer (Redis, in production) does not answer;
+    the liveness check still says the worker runs."""
+    from channels.layers import get_channel_layer
+
+    layer = get_channel_layer()
+
+    async def away() -> None:
+        raise ConnectionError("no Redis")
+
+    monkeypatch.setattr(layer, "ping", away)
+    response = client.get("/healthz")
+    assert (response.status_code, response.content) == (503, b"channel_layer: unreachable\n")
+    assert client.get("/livez").content == b"ok"
+
+
+def test_healthz_says_unhealthy_while_the_database_is_away(client: Client, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """503 naming the database when a query cannot run."""
+    from django.db import OperationalError
+
+    from haven.core import health
+
+    def away() -> None:
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(health, "_select_one", away)
+    response = client.get("/healthz")
+    assert (response.status_code, response.content) == (503, b"database: unreachable\n")
 
 
 def test_staff_pages_send_a_same_origin_referrer(client: Client) -> None:
