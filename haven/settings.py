@@ -174,7 +174,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 2,
         "max_size": int(os.environ.get("HAVEN_DB_POOL_SIZE", "20")),
-        "timeout": 10,
+        # While the database is away, a socket's frame waits this long for a connection
+        # before the client is told to try again (haven.core.outage).
+        "timeout": 5,
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -394,5 +396,8 @@ LOGGING = {
         },
         "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},
         "django.server": {"handlers": [], "level": "CRITICAL", "propagate": False},
+        # psycopg's pool warns at every failed connection attempt (several a second while
+        # PostgreSQL is away); haven.outage says it once, and when it is back.
+        "psycopg.pool": {"handlers": ["console"], "level": "ERROR", "propagate": False},
     },
 }

@@ -32,7 +32,7 @@ from django.conf import settings
 
 from haven.chat import selectors, services
 from haven.chat.events import CONSOLE_GROUP, QueuePositionEvent, group_message
-from haven.core import db
+from haven.core import db, outage
 
 logger = logging.getLogger(__name__)
 
@@ -125,11 +125,13 @@ class Keeper:
             try:
                 order = await db.read(selectors.waiting_order)
                 await self._tell(order)
-            except Exception:
+            except Exception as exc:
                 # The database or the channel layer away: try again in a second (or at the
                 # next change, whichever comes first), so that places are not left stale
-                # when the queue then stays still.
-                logger.warning("Could not tell the waiting visitors their places", exc_info=True)
+                # when the queue then stays still. A database outage is logged once, by
+                # haven.core.db; anything else here is worth its traceback.
+                if not outage.is_database_error(exc):
+                    logger.warning("Could not tell waiting visitors their places", exc_info=True)
                 asyncio.get_running_loop().call_later(RETRY_SECONDS, self.dirty.set)
                 continue
 
@@ -176,8 +178,9 @@ class Keeper:
                 await db.write(
                     services.conversations_visitor_present, conversation_ids=list(present)
                 )
-            except Exception:  # the next heartbeat tries again
-                logger.warning("Could not record which visitors are connected", exc_info=True)
+            except Exception as exc:  # the next heartbeat tries again
+                if not outage.is_database_error(exc):  # (an outage is logged once, by db)
+                    logger.warning("Could not record which visitors are connected", exc_info=True)
 
 
 _keepers: dict[int, tuple[asyncio.AbstractEventLoop, Keeper]] = {}
