@@ -8,6 +8,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", chat_views.healthz, name="healthz"),
     path("livez", chat_views.livez, name="livez"),
+    path("metrics", chat_views.metrics_view, name="metrics"),
     # The language lives in the path: / is Dutch, /en/ is English. No language cookie.
     *i18n_patterns(
         path("", chat_views.visitor_home, name="home"),

@@ -55,7 +55,7 @@ from haven.chat.protocol import (
     parse_frame,
 )
 from haven.chat.ratelimit import TokenBucket
-from haven.core import abuse, db, outage
+from haven.core import abuse, db, metrics, outage
 from haven.core.sources import source_of
 
 logger = logging.getLogger(__name__)
@@ -87,6 +87,9 @@ class _BaseConsumer(AsyncWebsocketConsumer):
     # Whether the channel layer is joined only when the socket first joins a group (a
     # visitor's socket: idle until the chat starts, and then it needs its conversation only).
     lazy_channel = False
+    # For /metrics: which endpoint, and who sends on it.
+    endpoint = ""
+    sender = ""
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """Channels' ``AsyncConsumer.__call__``, with a leaner loop: a task reading the
@@ -103,6 +106,7 @@ class _BaseConsumer(AsyncWebsocketConsumer):
         self._channel_lock = asyncio.Lock()
         self._cleaned_up = False
         self._closing = False
+        self._counted = False
         self.channel_name = ""
         try:
             if not self.lazy_channel:
@@ -164,6 +168,8 @@ class _BaseConsumer(AsyncWebsocketConsumer):
         if self._cleaned_up:
             return
         self._cleaned_up = True
+        if self._counted:
+            metrics.connections_open.labels(self.endpoint).dec()
         try:
             await self.disconnect(code)
         except Exception:
@@ -259,24 +265,36 @@ class _BaseConsumer(AsyncWebsocketConsumer):
         this socket meanwhile: a console with many conversations keeps receiving their
         messages while its own replies are being stored. Messages are still stored in the
         order they were sent (the writer takes them in that order)."""
-        task = asyncio.create_task(self._acknowledge(frame, stored))
+        task = asyncio.create_task(self._acknowledge(frame, stored, time.monotonic()))
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
 
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        await super().accept(subprotocol=subprotocol, headers=headers)
+        if not self._counted:
+            self._counted = True
+            metrics.connections_open.labels(self.endpoint).inc()
+
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
         self._closing = True
+        if code == 1011:
+            metrics.errors.labels("close_1011").inc()
         await super().close(code=code, reason=reason)
 
-    async def _acknowledge(self, frame: dict[str, Any], stored: asyncio.Future[Any]) -> None:
+    async def _acknowledge(
+        self, frame: dict[str, Any], stored: asyncio.Future[Any], received: float
+    ) -> None:
         try:
-            await self._acknowledge_now(frame, stored)
+            await self._acknowledge_now(frame, stored, received)
         except (OSError, RuntimeError):
             # The socket closed meanwhile (a flood close, a 1011 for another message, the
             # client gone): nobody to tell. The client resends what it has no ack for.
             if not (self._closing or self._cleaned_up):
                 raise
 
-    async def _acknowledge_now(self, frame: dict[str, Any], stored: asyncio.Future[Any]) -> None:
+    async def _acknowledge_now(
+        self, frame: dict[str, Any], stored: asyncio.Future[Any], received: float
+    ) -> None:
         try:
             message = await stored
         except services.ChatError as exc:
@@ -301,6 +319,8 @@ class _BaseConsumer(AsyncWebsocketConsumer):
                 "seq": message.seq,
             }
         )
+        metrics.messages_stored.labels(self.sender).inc()
+        metrics.ack_seconds.labels(self.sender).observe(time.monotonic() - received)
 
     async def refused_for_flood(self, text_data: str | None) -> None:
         ids = _identifiers_of(text_data)
@@ -353,6 +373,7 @@ class _BaseConsumer(AsyncWebsocketConsumer):
         conversation: Any = None,
         retry_after: float | None = None,
     ) -> None:
+        metrics.errors.labels(code).inc()
         event: ErrorEvent = {"type": "error", "code": code, "message": message}
         if client_id:
             event["client_id"] = client_id
@@ -367,6 +388,7 @@ class VisitorConsumer(_BaseConsumer):
     """The anonymous visitor's connection. Bound to one conversation by its secret token."""
 
     schema = VISITOR_FRAMES
+    endpoint = sender = "visitor"
     lazy_channel = True
 
     async def connect(self) -> None:
@@ -523,6 +545,7 @@ class CounsellorConsumer(_BaseConsumer):
     """A counsellor's console: the live queue and every conversation they hold."""
 
     schema = COUNSELLOR_FRAMES
+    endpoint, sender = "console", "counsellor"
 
     def make_bucket(self) -> TokenBucket:
         # Counsellors are signed-in staff; after a reconnect a console with many open

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models import Count, F, Min, OuterRef, Q, Subquery
 
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
@@ -182,3 +182,16 @@ def shorten(text: str) -> str:
     """A preview: white space collapsed, at most PREVIEW_LENGTH characters."""
     text = " ".join(text.split())
     return text if len(text) <= PREVIEW_LENGTH else text[: PREVIEW_LENGTH - 1] + "…"
+
+
+def queue_figures() -> tuple[int, float, int]:
+    """For /metrics, in one query: how many wait, how long the first has waited (seconds,
+    0 with an empty queue), how many conversations are live."""
+    figures = Conversation.objects.aggregate(
+        waiting=Count("pk", filter=Q(status=Conversation.Status.WAITING)),
+        first=Min("created_at", filter=Q(status=Conversation.Status.WAITING)),
+        live=Count("pk", filter=Q(status=Conversation.Status.ACTIVE)),
+    )
+    first = figures["first"]
+    longest = max(0.0, (clock.now() - first).total_seconds()) if first is not None else 0.0
+    return int(figures["waiting"]), longest, int(figures["live"])

@@ -12,6 +12,8 @@ from django.views.decorators.http import require_GET
 
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
+from haven.chat import selectors
+from haven.core import db, metrics
 from haven.core.health import readiness
 from haven.core.i18n import language_switch
 
@@ -73,6 +75,15 @@ async def healthz(request: HttpRequest) -> HttpResponse:
         response._has_been_logged = True  # type: ignore[attr-defined]
         return response
     return HttpResponse("ok", content_type="text/plain")
+
+
+@require_GET
+async def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus' text format: this worker's counts and durations, and the queue's figures
+    read now (haven.core.metrics). Counts only; the proxy does not pass it from outside."""
+    waiting, longest, live = await db.read(selectors.queue_figures)
+    body = metrics.render(waiting=waiting, longest_wait=longest, live=live)
+    return HttpResponse(body, content_type=metrics.CONTENT_TYPE)
 
 
 @require_GET

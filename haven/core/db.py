@@ -36,6 +36,7 @@ import functools
 import logging
 import queue
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -46,7 +47,7 @@ from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Model
 from django.utils import translation
 
-from haven.core import outage
+from haven.core import metrics, outage
 from haven.core.broadcast import bound_to
 
 logger = logging.getLogger(__name__)
@@ -187,8 +188,12 @@ async def read(fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
     call = functools.partial(
         _in_language, translation.get_language(), functools.partial(fn, *args, **kwargs)
     )
+    started = time.monotonic()
     _reader_threads().put((call, future, loop))
-    return await asyncio.wrap_future(future)
+    try:
+        return await asyncio.wrap_future(future)
+    finally:
+        metrics.database_seconds.labels("read").observe(time.monotonic() - started)
 
 
 # --- writes ----------------------------------------------------------------------------------
@@ -241,6 +246,7 @@ class _Writer:
                     stop = True
                     break
                 jobs.append(job)
+            started = time.monotonic()
             try:
                 _fresh_after_outage()
                 self._run(jobs)
@@ -251,6 +257,7 @@ class _Writer:
                         job.outcome = (False, exc)
             finally:
                 _tidy_connections()
+                metrics.database_seconds.labels("write_batch").observe(time.monotonic() - started)
             self._deliver(jobs)
             if stop:
                 return

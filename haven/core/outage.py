@@ -18,6 +18,8 @@ import time
 
 from django import db
 
+from haven.core import metrics
+
 logger = logging.getLogger("haven.outage")
 
 
@@ -37,6 +39,7 @@ class Outage:
         return self.since is not None
 
     def failed(self, exc: BaseException) -> None:
+        metrics.errors.labels(f"{self.part}_unreachable").inc()
         with self._lock:
             self.failures += 1
             if self.since is not None:

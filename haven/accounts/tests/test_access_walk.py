@@ -47,6 +47,7 @@ HTTP_TABLE: dict[str, dict[str, str]] = {
     "/en/": dict.fromkeys(ROLES, OK),
     "/healthz": dict.fromkeys(ROLES, OK),
     "/livez": dict.fromkeys(ROLES, OK),
+    "/metrics": dict.fromkeys(ROLES, OK),
     "/console/": {
         "anonymous": LOGIN,
         "counsellor": OK,
