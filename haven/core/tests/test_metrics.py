@@ -59,8 +59,6 @@ def counsellor(make_counsellor):  # type: ignore[no-untyped-def]
     return make_counsellor("anna")
 
 
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_a_conversation_is_counted_on_the_worker() -> None:
