@@ -92,3 +92,64 @@ def wait_for(condition, timeout: float, step: float = 0.2):  # type: ignore[no-u
             return value
         time.sleep(step)
     return None
+
+
+class ThrowawayRedis:
+    """``redis-server`` on a free port, keeping nothing on disk. Precondition: call
+    :meth:`close`."""
+
+    def __init__(self) -> None:
+        server = shutil.which("redis-server")
+        if server is None:
+            skip_or_fail("redis-server is not installed")
+        assert server is not None
+        self.server = server
+        self.port = free_port(HOST)
+        self.folder = Path(tempfile.mkdtemp(prefix="haven-redis-"))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://{HOST}:{self.port}/0"
+
+    def start(self) -> None:
+        log = (self.folder / "redis.log").open("ab")
+        self.process = subprocess.Popen(
+            [
+                self.server,
+                "--port",
+                str(self.port),
+                "--bind",
+                HOST,
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.folder),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        import redis
+
+        client = redis.Redis(host=HOST, port=self.port, socket_connect_timeout=1)
+        if not wait_for(lambda: _pings(client), 10):
+            raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(timeout=10)
+            self.process = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _pings(client) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        return bool(client.ping())
+    except Exception:
+        return False
