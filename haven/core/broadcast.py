@@ -24,6 +24,8 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
+from haven.core import outage
+
 logger = logging.getLogger(__name__)
 
 _bound = threading.local()
@@ -58,6 +60,13 @@ def publish(group: str, message: dict[str, Any], *, loop: Any = None) -> None:
         async_to_sync(layer.group_send)(group, message)
 
 
+# While the channel layer is away: the first pause before sending again, the longest, and
+# how many events wait at most (about a minute of a busy evening's events).
+RETRY_FIRST_SECONDS = 0.25
+RETRY_MAX_SECONDS = 2.0
+MAX_WAITING = 100_000
+
+
 class _Dispatcher:
     """Per event loop: sends published events one after another, in order."""
 
@@ -76,6 +85,7 @@ class _Dispatcher:
     async def _drain(self) -> None:
         try:
             layer = get_channel_layer()
+            pause = RETRY_FIRST_SECONDS
             while self.pending:
                 # Everything published so far, in one go where the layer can (one round
                 # trip to Redis for all of them), else one by one.
@@ -89,17 +99,36 @@ class _Dispatcher:
                     else:
                         for group, message in items:
                             await layer.group_send(group, message)
-                except Exception as exc:  # the write is stored; clients catch up
-                    self.failures += len(items)
-                    if self.failures <= len(items) or self.failures % 1000 < len(items):
-                        logger.warning(
-                            "Live events could not be sent (%s, %d so far); the messages "
-                            "are stored and clients catch up when they resume.",
-                            type(exc).__name__,
-                            self.failures,
-                        )
+                except Exception as exc:
+                    # The writes are stored; their live events wait, in order, and go as
+                    # soon as the layer answers again (so that a message acknowledged while
+                    # Redis was away reaches the other side without waiting for a later
+                    # one). Logged once per outage.
+                    outage.channel_layer.failed(exc)
+                    self.pending.extendleft(reversed(items))
+                    self._bound()
+                    await asyncio.sleep(pause)
+                    pause = min(pause * 2, RETRY_MAX_SECONDS)
+                else:
+                    outage.channel_layer.recovered()
+                    pause = RETRY_FIRST_SECONDS
         finally:
             self.draining = False
+
+    def _bound(self) -> None:
+        """Keep at most MAX_WAITING events: past that, the oldest go (the messages are
+        stored; clients catch up by their sequence numbers when they resume)."""
+        excess = len(self.pending) - MAX_WAITING
+        if excess > 0:
+            for _ in range(excess):
+                self.pending.popleft()
+            self.failures += excess
+            logger.warning(
+                "%d live events dropped while the channel layer was away (%d so far); the "
+                "messages are stored and clients catch up when they resume.",
+                excess,
+                self.failures,
+            )
 
 
 _dispatchers: dict[int, _Dispatcher] = {}

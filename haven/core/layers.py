@@ -26,8 +26,16 @@ import secrets
 from collections import defaultdict
 from typing import Any
 
+import redis.exceptions
 from channels.layers import BaseChannelLayer
-from channels_redis.pubsub import RedisPubSubChannelLayer
+from channels_redis.pubsub import (
+    RedisPubSubChannelLayer,
+    RedisPubSubLoopLayer,
+    RedisSingleShardConnection,
+)
+from channels_redis.utils import _wrap_close, decode_hosts
+
+from haven.core import outage
 
 logger = logging.getLogger(__name__)
 
@@ -134,6 +142,82 @@ class LocalChannelLayer(BaseChannelLayer):  # type: ignore[misc]
                     del self._groups[group]
 
 
+# What Redis being away looks like to the layer.
+REDIS_DOWN = (OSError, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+# While Redis is away, how often the subscriptions it could not take are tried again.
+RESUBSCRIBE_SECONDS = 0.5
+
+
+class _Shard(RedisSingleShardConnection):  # type: ignore[misc]
+    """channels-redis' connection to one Redis, whose subscriptions survive Redis going
+    away: a subscription that fails (a new socket's channel, a group it joins) is kept and
+    taken as soon as Redis answers again, so that joining never fails and nobody's socket
+    is dropped; subscriptions held when Redis went away are renewed by redis-py when it
+    reconnects. The outage is logged once (haven.core.outage), not once a second."""
+
+    def __init__(self, host: Any, channel_layer: Any) -> None:
+        super().__init__(host, channel_layer)
+        self._wanted: set[str] = set()
+        self._resubscribing: asyncio.Task[None] | None = None
+
+    async def subscribe(self, channel: str) -> None:
+        try:
+            await super().subscribe(channel)
+        except REDIS_DOWN as exc:
+            outage.channel_layer.failed(exc)
+            self._wanted.add(channel)
+            if self._resubscribing is None or self._resubscribing.done():
+                self._resubscribing = asyncio.ensure_future(self._resubscribe())
+
+    async def unsubscribe(self, channel: str) -> None:
+        self._wanted.discard(channel)
+        try:
+            await super().unsubscribe(channel)
+        except REDIS_DOWN:
+            # Gone with the connection; a later reconnect may renew it, and events for a
+            # channel nobody reads are ignored.
+            self._subscribed_to.discard(channel)
+
+    async def _resubscribe(self) -> None:
+        while self._wanted:
+            await asyncio.sleep(RESUBSCRIBE_SECONDS)
+            for channel in list(self._wanted):
+                try:
+                    await RedisSingleShardConnection.subscribe(self, channel)
+                except REDIS_DOWN:
+                    break
+                self._wanted.discard(channel)
+                outage.channel_layer.recovered()
+
+    async def _do_receiving(self) -> None:
+        # channels-redis' own loop, without a traceback a second while Redis is away.
+        while True:
+            try:
+                if self._pubsub and self._pubsub.subscribed:
+                    message = await self._pubsub.get_message(
+                        ignore_subscribe_messages=True, timeout=0.1
+                    )
+                    # (Recovery is declared by a send or a subscription that works, not
+                    # here: a receive can work while sends fail.)
+                    self._receive_message(message)
+                else:
+                    await asyncio.sleep(0.1)
+            except (TimeoutError, asyncio.CancelledError, GeneratorExit):
+                raise
+            except REDIS_DOWN as exc:
+                outage.channel_layer.failed(exc)
+                await asyncio.sleep(RESUBSCRIBE_SECONDS)
+            except Exception:
+                logger.exception("Unexpected exception in the channel layer's receive task")
+                await asyncio.sleep(1)
+
+
+class _LoopLayer(RedisPubSubLoopLayer):  # type: ignore[misc]
+    def __init__(self, hosts: Any = None, **kwargs: Any) -> None:
+        super().__init__(hosts=hosts, **kwargs)
+        self._shards = [_Shard(host, self) for host in decode_hosts(hosts)]
+
+
 class RedisChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
     """channels-redis' pub/sub layer, able to publish many group messages in one round trip.
 
@@ -148,6 +232,15 @@ class RedisChannelLayer(RedisPubSubChannelLayer):  # type: ignore[misc]
     group's channel name, the shard's Redis client, and the per-channel queues; tests in
     the services run use them.
     """
+
+    def _get_layer(self) -> Any:
+        # As channels-redis' own, with shards that survive Redis going away (_Shard).
+        loop = asyncio.get_running_loop()
+        layer = self._layers.get(loop)
+        if layer is None:
+            layer = self._layers[loop] = _LoopLayer(*self._args, **self._kwargs, channel_layer=self)
+            _wrap_close(self, loop)
+        return layer
 
     async def delete_channel(self, channel: str) -> None:
         """The consumer of ``channel`` has stopped: drop its queue and its subscription, as

@@ -69,6 +69,12 @@ database = Outage(
 )
 
 
+channel_layer = Outage(
+    "channel layer (Redis)",
+    "messages are still stored and acknowledged; live events wait and are sent when it is back",
+)
+
+
 def is_database_error(exc: BaseException) -> bool:
     """Whether ``exc`` says the database could not do its work (as opposed to a bug).
 
