@@ -1,7 +1,7 @@
 # Two commands for a newcomer:
 #   make run   - install, migrate, create the demo counsellor, add invented figures to an
 #                empty database, serve at http://127.0.0.1:8000
-#   make test  - install (with Chromium), lint, type-check and run the whole test suite
+#   make test  - install (with Chromium and nginx), lint, type-check and run the whole test suite
 #
 # Everything lives in .venv and var/ inside this folder. Nothing is installed system-wide
 # except Debian's chromium (for browser tests), and only when it is missing.
@@ -17,7 +17,7 @@ export HAVEN_DATA_DIR ?= $(CURDIR)/var
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/haven
 SERVICES_REDIS_URL    ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test install install-test chromium lint test-embedded test-services clean
+.PHONY: run test install install-test chromium nginx lint test-embedded test-services clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,15 +47,22 @@ chromium:
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
+# The fault tests put docs/deployment.md's nginx configuration in front of two workers.
+nginx:
+	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
+	  echo "Installing Debian's nginx for the fault tests"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx; }
+
 lint: install-test
 	$(BIN)/ruff check haven
 	$(BIN)/ruff format --check haven
 	$(BIN)/mypy haven
 
-test-embedded: install-test chromium
+test-embedded: install-test chromium nginx
 	$(BIN)/pytest -p no:cacheprovider
 
-test-services: install-test chromium
+test-services: install-test chromium nginx
 	@scripts/services.sh "$(SERVICES_DATABASE_URL)" "$(SERVICES_REDIS_URL)" || exit $$?
 	DATABASE_URL="$(SERVICES_DATABASE_URL)" REDIS_URL="$(SERVICES_REDIS_URL)" \
 	  HAVEN_EXPECT_SERVICES=1 $(BIN)/pytest -p no:cacheprovider
