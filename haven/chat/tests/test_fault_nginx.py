@@ -7,11 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import secrets
-import shutil
-import ssl
 import subprocess
 import urllib.error
 import urllib.request
@@ -22,100 +19,26 @@ import websockets
 
 from haven.chat.tests.browser.support import ServerProcess, free_port, server_environment
 from haven.chat.tests.faults import ThrowawayPostgres, ThrowawayRedis
+from haven.chat.tests.nginx import (
+    PROXY,
+    documented_config,
+    insecure_tls,
+    localised,
+    nginx_binary,
+    start_nginx,
+)
 from haven.chat.tests.test_bench import load_bench
 from haven.chat.tests.test_fault_redis import Reader, _until
 from haven.conftest import skip_or_fail
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(240)]
 
-DEPLOYMENT = Path(__file__).resolve().parents[3] / "docs" / "deployment.md"
 HOSTS = ("127.0.0.2", "127.0.0.3")
-PROXY = "127.0.0.1"
-
-
-def documented_config() -> str:
-    """The nginx block of docs/deployment.md, exactly as an operator copies it."""
-    text = DEPLOYMENT.read_text(encoding="utf-8")
-    match = re.search(r"<!-- nginx:[^>]*-->\n```nginx\n(.*?)```", text, re.DOTALL)
-    assert match, "docs/deployment.md has no marked nginx block"
-    return match.group(1)
-
-
-def localised(config: str, *, upstreams: list[str], http: int, https: int, folder: Path) -> str:
-    """The documented config with this machine's addresses, ports and files: only the
-    values an operator would change, each of which must be found."""
-    replacements = {
-        "server 10.0.0.11:8000": f"server {upstreams[0]}",
-        "server 10.0.0.12:8000": f"server {upstreams[1]}",
-        "listen 80;": f"listen {PROXY}:{http};",
-        "listen 443 ssl": f"listen {PROXY}:{https} ssl",
-        "/etc/ssl/haven/fullchain.pem": str(folder / "cert.pem"),
-        "/etc/ssl/haven/privkey.pem": str(folder / "key.pem"),
-        "/var/log/nginx/haven-access.log": str(folder / "access.log"),
-        "/var/log/nginx/haven-error.log": str(folder / "error.log"),
-    }
-    for old, new in replacements.items():
-        assert old in config, f"{old!r} is no longer in docs/deployment.md's nginx block"
-        config = config.replace(old, new)
-    return config
-
-
-def start_nginx(folder: Path, site: str) -> subprocess.Popen[bytes]:
-    nginx = shutil.which("nginx") or (
-        "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None
-    )
-    if nginx is None:
-        skip_or_fail("nginx is not installed (Debian's package nginx)")
-    assert nginx is not None
-    (folder / "haven.conf").write_text(site)
-    for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-        (folder / sub).mkdir(exist_ok=True)
-    user = "user root;\n" if os.geteuid() == 0 else ""
-    (folder / "nginx.conf").write_text(
-        f"""{user}daemon off;
-worker_processes 1;
-pid {folder}/nginx.pid;
-error_log {folder}/nginx-error.log warn;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-    client_body_temp_path {folder}/body;
-    proxy_temp_path {folder}/proxy;
-    fastcgi_temp_path {folder}/fastcgi;
-    uwsgi_temp_path {folder}/uwsgi;
-    scgi_temp_path {folder}/scgi;
-    include {folder}/haven.conf;
-}}
-"""
-    )
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=localhost", "-keyout", str(folder / "key.pem"),
-         "-out", str(folder / "cert.pem")],
-        capture_output=True, check=True, timeout=60,
-    )  # fmt: skip
-    checked = subprocess.run(
-        [nginx, "-t", "-p", str(folder), "-c", str(folder / "nginx.conf")],
-        capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
-    assert checked.returncode == 0, checked.stderr
-    return subprocess.Popen(
-        [nginx, "-p", str(folder), "-c", str(folder / "nginx.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=(folder / "nginx-stderr.log").open("wb"),
-    )
-
-
-def _insecure() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # the test's own certificate
-    return context
 
 
 def _get(url: str) -> int:
     opener = urllib.request.build_opener(
-        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=_insecure())
+        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=insecure_tls())
     )
     try:
         with opener.open(url, timeout=5) as response:
@@ -125,6 +48,8 @@ def _get(url: str) -> int:
 
 
 async def test_a_conversation_through_the_documented_nginx(tmp_path: Path) -> None:
+    if nginx_binary() is None:
+        skip_or_fail("nginx is not installed (Debian's package nginx)")
     postgres, redis = ThrowawayPostgres(), ThrowawayRedis()
     workers: list[ServerProcess] = []
     proxy: subprocess.Popen[bytes] | None = None
@@ -174,14 +99,16 @@ async def test_a_conversation_through_the_documented_nginx(tmp_path: Path) -> No
         cookie = await asyncio.to_thread(bench.sign_in, workers[1].port, "anna", password)
 
         wss = f"wss://{PROXY}:{https}/ws"
-        visitor = Reader(await websockets.connect(f"{wss}/visitor/", origin=front, ssl=_insecure()))
+        visitor = Reader(
+            await websockets.connect(f"{wss}/visitor/", origin=front, ssl=insecure_tls())
+        )
         await visitor.ws.send(json.dumps({"type": "start"}))
         conversation = (await visitor.first("welcome"))["conversation"]
         console = Reader(
             await websockets.connect(
                 f"{wss}/console/",
                 origin=front,
-                ssl=_insecure(),
+                ssl=insecure_tls(),
                 additional_headers={"Cookie": f"sessionid={cookie}"},
             )
         )
