@@ -43,6 +43,7 @@ import argparse
 import asyncio
 import base64
 import contextlib
+import functools
 import hmac
 import http.client
 import json
@@ -320,13 +321,70 @@ class Target:
     label: str
     server: Server
     cookies: list[str] = field(default_factory=list)  # one console session each
+    # With --nginx: the TLS port of docs/deployment.md's nginx in front, and its process.
+    front: int | None = None
+    proxy: subprocess.Popen[bytes] | None = None
 
     @property
     def origin(self) -> str:
+        if self.front is not None:
+            return f"https://{HOST}:{self.front}"
         return f"http://{HOST}:{self.server.port}"
 
     def url(self, role: str) -> str:
+        if self.front is not None:
+            return f"wss://{HOST}:{self.front}/ws/{role}/?lang=nl"
         return f"ws://{HOST}:{self.server.port}/ws/{role}/?lang=nl"
+
+    def stop(self) -> None:
+        if self.proxy is not None and self.proxy.poll() is None:
+            self.proxy.terminate()
+            self.proxy.wait(timeout=15)
+        self.server.stop()
+
+
+def behind_nginx(target: Target, workdir: Path) -> Target:
+    """``target`` behind docs/deployment.md's nginx configuration, as written there (both
+    upstream lines pointing at the one ``haven serve --workers N``), over TLS with a
+    certificate made for the run. The clients then talk to nginx only."""
+    sys.path.insert(0, str(ROOT))
+    from haven.chat.tests.nginx import documented_config, localised, start_nginx
+
+    folder = workdir / f"nginx-{target.server.port}"
+    folder.mkdir()
+    https = free_port()
+    upstream = f"{HOST}:{target.server.port}"
+    site = localised(
+        documented_config(),
+        upstreams=[upstream, upstream],
+        http=free_port(),
+        https=https,
+        folder=folder,
+    )
+    target.proxy = start_nginx(folder, site, connections=30000)
+    target.front = https
+    target.label += " via nginx"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            conn = http.client.HTTPSConnection(HOST, https, timeout=2, context=_insecure_tls())
+            conn.request("GET", "/healthz")
+            if conn.getresponse().status == 200:
+                return target
+        except OSError:
+            pass
+        time.sleep(0.2)
+    target.stop()
+    raise RuntimeError(f"nginx did not answer; see {folder}")
+
+
+def _insecure_tls() -> Any:
+    import ssl
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the run's own certificate, on loopback
+    return context
 
 
 def prepare_haven(
@@ -624,6 +682,7 @@ class Client:
                 self.target.url(self.role),
                 origin=self.target.origin,  # type: ignore[arg-type]
                 additional_headers=headers,
+                ssl=_insecure_tls() if self.target.front is not None else None,
                 compression=None,
                 open_timeout=120,
                 ping_interval=None,
@@ -1399,17 +1458,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     note(f"bench: working in {workdir}")
     targets: list[Callable[[], Target]] = [lambda: prepare_relay(workdir)]
     for mode in modes:
-        targets.append(
-            lambda mode=mode: prepare_haven(
-                mode,
-                workdir,
-                workers=1 if mode == "embedded" else args.workers,
-                counsellors=needed,
-                database_url=args.database_url,
-                redis_url=args.redis_url,
-                extra_env=dict(item.split("=", 1) for item in args.env),
-            )
+        make = functools.partial(
+            prepare_haven,
+            mode,
+            workdir,
+            workers=1 if mode == "embedded" else args.workers,
+            counsellors=needed,
+            database_url=args.database_url,
+            redis_url=args.redis_url,
+            extra_env=dict(item.split("=", 1) for item in args.env),
         )
+        targets.append(make)
+        if args.nginx and mode == "production":
+            targets.append(lambda make=make: behind_nginx(make(), workdir))
     try:
         for make in targets:
             note("bench: starting a server …")
@@ -1418,7 +1479,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 for name, figures in asyncio.run(run_scenarios(target, names, args)).items():
                     results[name][target.label] = figures
             finally:
-                target.server.stop()
+                target.stop()
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
@@ -1475,6 +1536,11 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         "--profile", help="py-spy the serving processes in every measured window, into this folder"
     )
     parser.add_argument("--keep", action="store_true", help="keep the working folder (logs)")
+    parser.add_argument(
+        "--nginx",
+        action="store_true",
+        help="production mode also through docs/deployment.md's nginx (TLS), as a third run",
+    )
     return parser.parse_args(argv)
 
 
