@@ -379,12 +379,10 @@ def behind_nginx(target: Target, workdir: Path) -> Target:
 
 
 def _insecure_tls() -> Any:
-    import ssl
+    """For the run's own certificate, on loopback (precondition: behind_nginx ran)."""
+    from haven.chat.tests.nginx import insecure_tls
 
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # the run's own certificate, on loopback
-    return context
+    return insecure_tls()
 
 
 def prepare_haven(

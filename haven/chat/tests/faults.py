@@ -7,12 +7,19 @@ folder, on a free port, run with ``pg_ctl``. As root (CI here), the cluster belo
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from haven.chat.tests.browser.support import free_port
 from haven.conftest import skip_or_fail
@@ -153,3 +160,139 @@ def _pings(client) -> bool:  # type: ignore[no-untyped-def]
         return bool(client.ping())
     except Exception:
         return False
+
+
+# --- Haven processes and clients, as the fault tests use them --------------------------------
+
+
+def workers_on(hosts: tuple[str, ...], *, folder: Path, env: dict[str, str]) -> list[Any]:
+    """One ``haven serve`` per address (as one per machine), not started yet. They share one
+    data folder, so one secret key and one encryption key, as machines of one deployment
+    share them."""
+    from haven.chat.tests.browser.support import ServerProcess
+
+    workers = []
+    for n, host in enumerate(hosts):
+        worker = ServerProcess(
+            data_dir=folder / "data",
+            log_path=folder / f"worker-{n}.log",
+            env=env,
+            port=free_port(host),
+        )
+        worker.host = host
+        workers.append(worker)
+    return workers
+
+
+async def counsellor_cookie(worker: Any, name: str = "anna") -> str:
+    """A counsellor made with ``haven createstaff`` and signed in the real way (password,
+    then the authenticator's code) on ``worker``: the console socket's session cookie,
+    good on every worker (sessions are in the database)."""
+    from haven.chat.tests.test_bench import load_bench
+
+    password = secrets.token_urlsafe(18)
+    worker.manage("createstaff", name, "--role", "counsellor", "--password-stdin", stdin=password)
+    bench = load_bench()
+    bench.HOST = worker.host
+    return str(await asyncio.to_thread(bench.sign_in, worker.port, name, password))
+
+
+class Reader:
+    """A socket of the test, every frame it receives kept in ``frames``."""
+
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.frames: list[dict[str, Any]] = []
+        self.task = asyncio.create_task(self._read())
+
+    async def _read(self) -> None:
+        import websockets
+
+        try:
+            async for raw in self.ws:
+                self.frames.append(json.loads(raw))
+        except websockets.ConnectionClosed:
+            pass
+
+    def texts(self, sender: str) -> set[str]:
+        found = set()
+        for frame in self.frames:
+            messages = [frame["message"]] if frame["type"] == "message" else []
+            if frame["type"] == "history":
+                messages = frame["messages"]
+            found |= {m["client_id"] for m in messages if m["sender"] == sender}
+        return found
+
+    async def first(self, kind: str, timeout: float = 10) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        seen = 0
+        while time.monotonic() < deadline:
+            for frame in self.frames[seen:]:
+                if frame["type"] == kind:
+                    return frame
+            seen = len(self.frames)
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no {kind} frame; got {[f['type'] for f in self.frames]}")
+
+    def acked(self) -> dict[str, int]:
+        return {f["client_id"]: f["seq"] for f in self.frames if f["type"] == "ack"}
+
+
+async def accepted_conversation(
+    ws_base: str, origin: str, cookie: str, **connect: Any
+) -> tuple[Reader, Reader, str]:
+    """A visitor starts a chat and a counsellor accepts and opens it, as console.js does:
+    the visitor's and the console's sockets, and the conversation."""
+    import websockets
+
+    visitor = Reader(await websockets.connect(f"{ws_base}/visitor/", origin=origin, **connect))
+    await visitor.ws.send(json.dumps({"type": "start"}))
+    conversation = (await visitor.first("welcome"))["conversation"]
+    console = Reader(
+        await websockets.connect(
+            f"{ws_base}/console/",
+            origin=origin,
+            additional_headers={"Cookie": f"sessionid={cookie}"},
+            **connect,
+        )
+    )
+    await console.first("hello")
+    await console.ws.send(json.dumps({"type": "accept", "conversation": conversation}))
+    await console.first("assigned")
+    await console.ws.send(json.dumps({"type": "open", "conversation": conversation, "last_seq": 0}))
+    await console.first("history")
+    return visitor, console, conversation
+
+
+async def eventually(condition: Callable[[], Any], timeout: float) -> bool:
+    """Whether ``condition()`` becomes true within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        await asyncio.sleep(0.1)
+    return False
+
+
+def status_of(url: str, context: Any = None) -> int:
+    """The HTTP status of a GET of ``url`` (0 when nothing answers); ``context`` for TLS."""
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
+    )
+    try:
+        with opener.open(url, timeout=5) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except OSError:
+        return 0
+
+
+async def health_becomes(base_url: str, status: int, timeout: float, context: Any = None) -> bool:
+    """Whether ``/healthz`` answers ``status`` within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await asyncio.to_thread(status_of, f"{base_url}/healthz", context) == status:
+            return True
+        await asyncio.sleep(0.3)
+    return False

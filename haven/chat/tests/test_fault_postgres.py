@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,31 +19,11 @@ import pytest
 import websockets
 
 from haven.chat.tests.browser.support import ServerProcess, free_port, server_environment
-from haven.chat.tests.faults import ThrowawayPostgres
+from haven.chat.tests.faults import ThrowawayPostgres, health_becomes
 
 pytestmark = pytest.mark.asyncio
 
 OUTAGE_SECONDS = 10.0
-
-
-def _health(server: ServerProcess) -> int:
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(f"{server.base_url}/healthz", timeout=5) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-    except OSError:
-        return 0
-
-
-async def _health_becomes(server: ServerProcess, status: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await asyncio.to_thread(_health, server) == status:
-            return True
-        await asyncio.sleep(0.3)
-    return False
 
 
 async def _until(
@@ -67,6 +45,11 @@ async def _until(
 
 def _is(kind: str, client_id: str) -> Callable[[dict[str, Any]], bool]:
     return lambda f: f["type"] == kind and f.get("client_id") == client_id
+
+
+def _answer_to(client_id: str) -> Callable[[dict[str, Any]], bool]:
+    """An ack or an error for the message ``client_id``."""
+    return lambda f: f.get("client_id") == client_id and f["type"] in {"ack", "error"}
 
 
 def _stored(url: str) -> list[tuple[int, str, str]]:
@@ -103,15 +86,10 @@ async def test_postgres_away_for_ten_seconds_loses_nothing_and_says_so(tmp_path:
             log_before = len(server.log_text())
             postgres.stop()
             stopped = time.monotonic()
-            assert await _health_becomes(server, 503, 8), "healthz kept saying ok"
+            assert await health_becomes(server.base_url, 503, 8), "healthz kept saying ok"
 
             await ws.send(json.dumps({"type": "send", "client_id": "during", "text": "twee"}))
-            answer = await _until(
-                ws,
-                lambda f: f.get("client_id") == "during" and f["type"] in {"ack", "error"},
-                15,
-                seen,
-            )
+            answer = await _until(ws, _answer_to("during"), 15, seen)
             assert answer is not None, "no answer while the database was away"
             assert (answer["type"], answer["code"]) == ("error", "try_again")
             assert answer["retry_after"] > 0 and answer["message"]
@@ -123,12 +101,7 @@ async def test_postgres_away_for_ten_seconds_loses_nothing_and_says_so(tmp_path:
             deadline = time.monotonic() + 30
             while ack is None and time.monotonic() < deadline:
                 await ws.send(json.dumps({"type": "send", "client_id": "during", "text": "twee"}))
-                reply = await _until(
-                    ws,
-                    lambda f: f.get("client_id") == "during" and f["type"] in {"ack", "error"},
-                    15,
-                    seen,
-                )
+                reply = await _until(ws, _answer_to("during"), 15, seen)
                 if reply is not None and reply["type"] == "ack":
                     ack = reply
                 elif reply is not None:
@@ -137,7 +110,7 @@ async def test_postgres_away_for_ten_seconds_loses_nothing_and_says_so(tmp_path:
             assert ack["seq"] == 2
             await ws.send(json.dumps({"type": "send", "client_id": "after", "text": "drie"}))
             assert (await _until(ws, _is("ack", "after"), 10, seen) or {}).get("seq") == 3
-        assert await _health_becomes(server, 200, 10)
+        assert await health_becomes(server.base_url, 200, 10)
 
         # Nothing acknowledged that was not stored, nothing stored twice.
         acked = [(f["seq"], f["client_id"]) for f in seen if f["type"] == "ack"]

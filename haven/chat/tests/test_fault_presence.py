@@ -15,9 +15,8 @@ from pathlib import Path
 import pytest
 import websockets
 
-from haven.chat.tests.browser.support import ServerProcess, free_port, server_environment
-from haven.chat.tests.faults import ThrowawayPostgres, ThrowawayRedis
-from haven.chat.tests.test_fault_redis import Reader
+from haven.chat.tests.browser.support import ServerProcess, server_environment
+from haven.chat.tests.faults import Reader, ThrowawayPostgres, ThrowawayRedis, workers_on
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(240)]
 
@@ -45,15 +44,7 @@ async def test_a_killed_workers_waiting_visitors_leave_unless_they_come_back(
         env["HAVEN_ALLOWED_HOSTS"] = ",".join((*HOSTS, "localhost"))
         env["HAVEN_QUEUE_ABSENCE_SECONDS"] = str(ABSENCE)
         env["HAVEN_PRESENCE_HEARTBEAT_SECONDS"] = "1"
-        for n, host in enumerate(HOSTS):
-            worker = ServerProcess(
-                data_dir=tmp_path / "data",
-                log_path=tmp_path / f"worker-{n}.log",
-                env=env,
-                port=free_port(host),
-            )
-            worker.host = host
-            workers.append(worker)
+        workers = workers_on(HOSTS, folder=tmp_path, env=env)
         doomed, survivor = workers
         doomed.manage("migrate", "--noinput")
         for worker in workers:

@@ -7,70 +7,28 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 import websockets
 
 from haven.chat.tests.browser.support import ServerProcess, free_port, server_environment
-from haven.chat.tests.faults import ThrowawayPostgres, ThrowawayRedis
-from haven.chat.tests.test_bench import load_bench
-from haven.chat.tests.test_fault_postgres import _health_becomes
+from haven.chat.tests.faults import (
+    Reader,
+    ThrowawayPostgres,
+    ThrowawayRedis,
+    accepted_conversation,
+    counsellor_cookie,
+    eventually,
+    health_becomes,
+)
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(240)]
 
 REDIS_AWAY_SECONDS = 3.0
 # After Redis is back, how soon what was acknowledged meanwhile must have arrived.
 CATCH_UP_SECONDS = 10.0
-
-
-class Reader:
-    def __init__(self, ws: Any) -> None:
-        self.ws = ws
-        self.frames: list[dict[str, Any]] = []
-        self.task = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        try:
-            async for raw in self.ws:
-                self.frames.append(json.loads(raw))
-        except websockets.ConnectionClosed:
-            pass
-
-    def texts(self, sender: str) -> set[str]:
-        found = set()
-        for frame in self.frames:
-            messages = [frame["message"]] if frame["type"] == "message" else []
-            if frame["type"] == "history":
-                messages = frame["messages"]
-            found |= {m["client_id"] for m in messages if m["sender"] == sender}
-        return found
-
-    async def first(self, kind: str, timeout: float = 10) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        seen = 0
-        while time.monotonic() < deadline:
-            for frame in self.frames[seen:]:
-                if frame["type"] == kind:
-                    return frame
-            seen = len(self.frames)
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no {kind} frame; got {[f['type'] for f in self.frames]}")
-
-    def acked(self) -> dict[str, int]:
-        return {f["client_id"]: f["seq"] for f in self.frames if f["type"] == "ack"}
-
-
-async def _until(condition: Any, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        await asyncio.sleep(0.1)
-    return False
 
 
 async def test_redis_restarted_mid_conversation(tmp_path: Path) -> None:
@@ -83,33 +41,10 @@ async def test_redis_restarted_mid_conversation(tmp_path: Path) -> None:
         postgres.start()
         redis.start()
         server.manage("migrate", "--noinput")
-        password = secrets.token_urlsafe(18)
-        server.manage(
-            "createstaff", "anna", "--role", "counsellor", "--password-stdin", stdin=password
-        )
         server.start(timeout=30)
-        bench = load_bench()
-        bench.HOST = server.host
-        cookie = await asyncio.to_thread(bench.sign_in, server.port, "anna", password)
+        cookie = await counsellor_cookie(server)
         base = f"ws://{server.host}:{server.port}/ws"
-
-        visitor = Reader(await websockets.connect(f"{base}/visitor/", origin=server.base_url))
-        await visitor.ws.send(json.dumps({"type": "start"}))
-        conversation = (await visitor.first("welcome"))["conversation"]
-        console = Reader(
-            await websockets.connect(
-                f"{base}/console/",
-                origin=server.base_url,
-                additional_headers={"Cookie": f"sessionid={cookie}"},
-            )
-        )
-        await console.first("hello")
-        await console.ws.send(json.dumps({"type": "accept", "conversation": conversation}))
-        await console.first("assigned")
-        await console.ws.send(
-            json.dumps({"type": "open", "conversation": conversation, "last_seq": 0})
-        )
-        await console.first("history")
+        visitor, console, conversation = await accepted_conversation(base, server.base_url, cookie)
 
         async def say(who: str, client_id: str) -> None:
             if who == "visitor":
@@ -130,16 +65,16 @@ async def test_redis_restarted_mid_conversation(tmp_path: Path) -> None:
 
         await say("visitor", "v-before")
         await say("counsellor", "c-before")
-        assert await _until(lambda: "v-before" in console.texts("visitor"), 10)
-        assert await _until(lambda: "c-before" in visitor.texts("counsellor"), 10)
+        assert await eventually(lambda: "v-before" in console.texts("visitor"), 10)
+        assert await eventually(lambda: "c-before" in visitor.texts("counsellor"), 10)
 
         log_before = len(server.log_text())
         redis.stop()
-        assert await _health_becomes(server, 503, 8), "healthz did not notice Redis away"
+        assert await health_becomes(server.base_url, 503, 8), "healthz did not notice Redis away"
         # Messages are stored and acknowledged meanwhile (the database is there) ...
         await say("visitor", "v-during")
         await say("counsellor", "c-during")
-        assert await _until(
+        assert await eventually(
             lambda: "v-during" in visitor.acked() and "c-during" in console.acked(), 10
         ), "not acknowledged while Redis was away"
         # ... and a new visitor can still connect and start a chat.
@@ -152,7 +87,7 @@ async def test_redis_restarted_mid_conversation(tmp_path: Path) -> None:
         redis.start()
         back = time.monotonic()
         # Without anyone writing again, what was acknowledged meanwhile arrives.
-        assert await _until(
+        assert await eventually(
             lambda: (
                 "v-during" in console.texts("visitor") and "c-during" in visitor.texts("counsellor")
             ),
@@ -162,9 +97,9 @@ async def test_redis_restarted_mid_conversation(tmp_path: Path) -> None:
         # And live delivery works again.
         await say("visitor", "v-after")
         await say("counsellor", "c-after")
-        assert await _until(lambda: "v-after" in console.texts("visitor"), 10)
-        assert await _until(lambda: "c-after" in visitor.texts("counsellor"), 10)
-        assert await _health_becomes(server, 200, 10)
+        assert await eventually(lambda: "v-after" in console.texts("visitor"), 10)
+        assert await eventually(lambda: "c-after" in visitor.texts("counsellor"), 10)
+        assert await health_becomes(server.base_url, 200, 10)
 
         for side, sender in ((console, "visitor"), (visitor, "counsellor")):
             ids = [

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import secrets
 import time
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,13 @@ from typing import Any
 import pytest
 import websockets
 
-from haven.chat.tests.browser.support import ServerProcess, free_port, server_environment
-from haven.chat.tests.faults import ThrowawayPostgres, ThrowawayRedis
-from haven.chat.tests.test_bench import load_bench
+from haven.chat.tests.browser.support import ServerProcess, server_environment
+from haven.chat.tests.faults import (
+    ThrowawayPostgres,
+    ThrowawayRedis,
+    counsellor_cookie,
+    workers_on,
+)
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(240)]
 
@@ -97,26 +100,12 @@ async def test_a_killed_worker_loses_and_duplicates_nothing(tmp_path: Path) -> N
         postgres.start()
         redis.start()
         env = _env(tmp_path, postgres, redis)
-        for n, host in enumerate(HOSTS):
-            worker = ServerProcess(
-                data_dir=tmp_path / "data",  # one secret key and encryption key for both
-                log_path=tmp_path / f"worker-{n}.log",
-                env=env,
-                port=free_port(host),
-            )
-            worker.host = host
-            workers.append(worker)
+        workers = workers_on(HOSTS, folder=tmp_path, env=env)
         visitor_worker, console_worker = workers
         visitor_worker.manage("migrate", "--noinput")
-        password = secrets.token_urlsafe(18)
-        visitor_worker.manage(
-            "createstaff", "anna", "--role", "counsellor", "--password-stdin", stdin=password
-        )
         for worker in workers:
             worker.start(timeout=30)
-        bench = load_bench()
-        bench.HOST = console_worker.host
-        cookie = await asyncio.to_thread(bench.sign_in, console_worker.port, "anna", password)
+        cookie = await counsellor_cookie(console_worker)
 
         visitor, counsellor = Side("visitor"), Side("counsellor")
 
