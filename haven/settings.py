@@ -101,6 +101,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # /healthz, /livez and /metrics for the proxy, systemd and monitoring, on the worker's
+    # internal address: before the https redirect and the host check (see the class).
+    "haven.core.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "haven.core.middleware.PrivacyHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

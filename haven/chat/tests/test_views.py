@@ -147,6 +147,23 @@ def test_healthz_says_unhealthy_while_the_database_is_away(client: Client, monke
     assert (response.status_code, response.content) == (503, b"database: unreachable\n")
 
 
+@pytest.mark.parametrize("path", ["/healthz", "/livez", "/metrics"])
+def test_probes_answer_on_a_workers_own_address(client: Client, settings, path) -> None:  # type: ignore[no-untyped-def]
+    """As production is set up (https redirect, only the public name allowed), the probes
+    still answer the proxy, systemd and monitoring on a worker's internal address in plain
+    HTTP, where every page is refused or redirected; they set no cookie and are not cached."""
+    settings.ALLOWED_HOSTS = ["chat.example.org"]
+    settings.SECURE_SSL_REDIRECT = True
+    response = client.get(path, HTTP_HOST="10.0.0.11:8000")
+    assert response.status_code == 200, response
+    assert response.cookies == {}
+    assert response["Cache-Control"] == "no-store, max-age=0"
+    assert client.get("/", HTTP_HOST="10.0.0.11:8000").status_code == 400
+    assert client.get("/", HTTP_HOST="chat.example.org").status_code == 301
+    assert client.get(path + "/", HTTP_HOST="10.0.0.11:8000").status_code == 400
+    assert client.post(path, HTTP_HOST="10.0.0.11:8000").status_code in {405, 403}
+
+
 def test_staff_pages_send_a_same_origin_referrer(client: Client) -> None:
     """Under no-referrer a browser posts with ``Origin: null`` and the login's CSRF check fails."""
     for path in ("/console/login/", "/en/console/login/", "/admin/login/"):
