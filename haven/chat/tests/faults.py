@@ -27,7 +27,7 @@ from haven.conftest import skip_or_fail
 HOST = "127.0.0.1"
 
 
-def _postgres_bin(name: str) -> str | None:
+def postgres_bin(name: str) -> str | None:
     found = shutil.which(name)
     if found:
         return found
@@ -38,10 +38,14 @@ def _postgres_bin(name: str) -> str | None:
 
 
 class ThrowawayPostgres:
-    """Precondition: call :meth:`close` (it stops the cluster and removes its folder)."""
+    """Precondition: call :meth:`close` (it stops the cluster and removes its folder).
 
-    def __init__(self) -> None:
-        initdb, pg_ctl = _postgres_bin("initdb"), _postgres_bin("pg_ctl")
+    ``standby_of``: instead of a new cluster, a copy of that running one made with
+    ``pg_basebackup -R`` (a streaming standby, as docs/deployment.md sets one up), which
+    names itself ``haven_standby`` to its primary."""
+
+    def __init__(self, standby_of: ThrowawayPostgres | None = None) -> None:
+        initdb, pg_ctl = postgres_bin("initdb"), postgres_bin("pg_ctl")
         if initdb is None or pg_ctl is None:
             skip_or_fail("initdb and pg_ctl (PostgreSQL's server package) are not installed")
         assert initdb is not None and pg_ctl is not None
@@ -57,7 +61,18 @@ class ThrowawayPostgres:
             self.as_user = ["runuser", "-u", "postgres", "--"]
         if self.as_user:
             shutil.chown(self.folder, user="postgres")
-        self._run(self.initdb, "-D", str(self.data), "-A", "trust", "-U", "postgres")
+        self.options = ""
+        if standby_of is None:
+            self._run(self.initdb, "-D", str(self.data), "-A", "trust", "-U", "postgres")
+        else:
+            basebackup = postgres_bin("pg_basebackup")
+            assert basebackup is not None  # in the same package as initdb
+            self._run(
+                basebackup, "-h", HOST, "-p", str(standby_of.port), "-U", "postgres",
+                "-D", str(self.data), "-R", "-X", "stream", "--checkpoint=fast",
+            )  # fmt: skip
+            # The name under which the primary's synchronous_standby_names knows it.
+            self.options = "-c cluster_name=haven_standby"
 
     @property
     def url(self) -> str:
@@ -72,6 +87,7 @@ class ThrowawayPostgres:
 
     def start(self) -> None:
         options = f"-p {self.port} -c listen_addresses={HOST} -k {self.folder} -c fsync=on"
+        options += f" {self.options}"
         self._run(
             self.pg_ctl, "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "start"
         )
@@ -79,6 +95,18 @@ class ThrowawayPostgres:
     def stop(self) -> None:
         """Stop at once (``-m immediate``: as if the machine's database had gone away)."""
         self._run(self.pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop")
+
+    def promote(self) -> None:
+        """A standby becomes a primary (``pg_ctl promote``), as an operator fails over."""
+        self._run(self.pg_ctl, "-D", str(self.data), "-w", "promote")
+
+    def query(self, sql: str, dbname: str = "postgres") -> list[tuple[Any, ...]]:
+        import psycopg
+
+        url = f"postgres://postgres@{HOST}:{self.port}/{dbname}"
+        with psycopg.connect(url, connect_timeout=5, autocommit=True) as conn:
+            cursor = conn.execute(sql.encode())
+            return cursor.fetchall() if cursor.description else []
 
     def close(self) -> None:
         subprocess.run(
@@ -239,10 +267,17 @@ class Reader:
 
 
 async def accepted_conversation(
-    ws_base: str, origin: str, cookie: str, **connect: Any
+    ws_base: str,
+    origin: str,
+    cookie: str,
+    *,
+    console_ws_base: str | None = None,
+    console_origin: str | None = None,
+    **connect: Any,
 ) -> tuple[Reader, Reader, str]:
     """A visitor starts a chat and a counsellor accepts and opens it, as console.js does:
-    the visitor's and the console's sockets, and the conversation."""
+    the visitor's and the console's sockets, and the conversation. The console connects to
+    ``console_ws_base`` when given (another worker), else to ``ws_base``."""
     import websockets
 
     visitor = Reader(await websockets.connect(f"{ws_base}/visitor/", origin=origin, **connect))
@@ -250,8 +285,8 @@ async def accepted_conversation(
     conversation = (await visitor.first("welcome"))["conversation"]
     console = Reader(
         await websockets.connect(
-            f"{ws_base}/console/",
-            origin=origin,
+            f"{console_ws_base or ws_base}/console/",
+            origin=console_origin or origin,
             additional_headers={"Cookie": f"sessionid={cookie}"},
             **connect,
         )

@@ -1,6 +1,8 @@
-"""Redis restarted mid-conversation, under a real ``haven serve`` with a Redis and a
-PostgreSQL of the test's own: visitors stay connected and can still connect, live delivery
-comes back by itself, and every message acknowledged meanwhile reaches the other side within
+"""Redis restarted mid-conversation, under two real ``haven serve`` processes on two
+loopback addresses (as two machines would be) sharing a Redis and a PostgreSQL of the test's
+own, the visitor on one and the counsellor on the other, so that every live event between
+them has to cross Redis: visitors stay connected and can still connect, live delivery comes
+back by itself, and every message acknowledged meanwhile reaches the other side within
 seconds of Redis returning, without waiting for a later message."""
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 import pytest
 import websockets
 
-from haven.chat.tests.browser.support import ServerProcess, free_port, server_environment
+from haven.chat.tests.browser.support import ServerProcess, server_environment
 from haven.chat.tests.faults import (
     Reader,
     ThrowawayPostgres,
@@ -22,29 +24,43 @@ from haven.chat.tests.faults import (
     counsellor_cookie,
     eventually,
     health_becomes,
+    workers_on,
 )
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(240)]
 
+HOSTS = ("127.0.0.2", "127.0.0.3")
 REDIS_AWAY_SECONDS = 3.0
 # After Redis is back, how soon what was acknowledged meanwhile must have arrived.
 CATCH_UP_SECONDS = 10.0
 
 
 async def test_redis_restarted_mid_conversation(tmp_path: Path) -> None:
+    """Redis away for a few seconds between two workers: nothing dropped, lost or doubled."""
     postgres, redis = ThrowawayPostgres(), ThrowawayRedis()
-    env = server_environment(tmp_path / "data", postgres.url, redis.url)
-    server = ServerProcess(
-        data_dir=tmp_path / "data", log_path=tmp_path / "server.log", env=env, port=free_port()
-    )
+    workers: list[ServerProcess] = []
     try:
         postgres.start()
         redis.start()
-        server.manage("migrate", "--noinput")
-        server.start(timeout=30)
-        cookie = await counsellor_cookie(server)
-        base = f"ws://{server.host}:{server.port}/ws"
-        visitor, console, conversation = await accepted_conversation(base, server.base_url, cookie)
+        env = server_environment(tmp_path / "data", postgres.url, redis.url)
+        env["HAVEN_ALLOWED_HOSTS"] = ",".join((*HOSTS, "localhost"))
+        workers = workers_on(HOSTS, folder=tmp_path, env=env)
+        visitor_worker, console_worker = workers
+        visitor_worker.manage("migrate", "--noinput")
+        for worker in workers:
+            worker.start(timeout=30)
+        cookie = await counsellor_cookie(console_worker)
+        base = f"ws://{visitor_worker.host}:{visitor_worker.port}/ws"
+        visitor, console, conversation = await accepted_conversation(
+            base,
+            visitor_worker.base_url,
+            cookie,
+            console_ws_base=f"ws://{console_worker.host}:{console_worker.port}/ws",
+            console_origin=console_worker.base_url,
+        )
+        # Each socket is on the worker it was sent to: every event between them crosses Redis.
+        assert "/ws/console/" not in visitor_worker.log_text()
+        assert "/ws/visitor/" not in console_worker.log_text()
 
         async def say(who: str, client_id: str) -> None:
             if who == "visitor":
@@ -68,9 +84,10 @@ async def test_redis_restarted_mid_conversation(tmp_path: Path) -> None:
         assert await eventually(lambda: "v-before" in console.texts("visitor"), 10)
         assert await eventually(lambda: "c-before" in visitor.texts("counsellor"), 10)
 
-        log_before = len(server.log_text())
+        logs_before = [len(worker.log_text()) for worker in workers]
         redis.stop()
-        assert await health_becomes(server.base_url, 503, 8), "healthz did not notice Redis away"
+        for worker in workers:
+            assert await health_becomes(worker.base_url, 503, 8), "healthz missed Redis away"
         # Messages are stored and acknowledged meanwhile (the database is there) ...
         await say("visitor", "v-during")
         await say("counsellor", "c-during")
@@ -78,7 +95,9 @@ async def test_redis_restarted_mid_conversation(tmp_path: Path) -> None:
             lambda: "v-during" in visitor.acked() and "c-during" in console.acked(), 10
         ), "not acknowledged while Redis was away"
         # ... and a new visitor can still connect and start a chat.
-        newcomer = Reader(await websockets.connect(f"{base}/visitor/", origin=server.base_url))
+        newcomer = Reader(
+            await websockets.connect(f"{base}/visitor/", origin=visitor_worker.base_url)
+        )
         await newcomer.ws.send(json.dumps({"type": "start"}))
         assert (await newcomer.first("welcome", timeout=15))["status"] == "waiting"
         assert not visitor.task.done() and not console.task.done(), "a socket was dropped"
@@ -99,7 +118,8 @@ async def test_redis_restarted_mid_conversation(tmp_path: Path) -> None:
         await say("counsellor", "c-after")
         assert await eventually(lambda: "v-after" in console.texts("visitor"), 10)
         assert await eventually(lambda: "c-after" in visitor.texts("counsellor"), 10)
-        assert await health_becomes(server.base_url, 200, 10)
+        for worker in workers:
+            assert await health_becomes(worker.base_url, 200, 10)
 
         for side, sender in ((console, "visitor"), (visitor, "counsellor")):
             ids = [
@@ -112,10 +132,12 @@ async def test_redis_restarted_mid_conversation(tmp_path: Path) -> None:
             assert len(ids) == len(set(ids)), f"a {sender} message was delivered twice"
         for reader in (visitor, console, newcomer):
             await reader.ws.close()
-        log = server.log_text()[log_before:]
-        assert "Traceback" not in log, log
+        for worker, before in zip(workers, logs_before, strict=True):
+            log = worker.log_text()[before:]
+            assert "Traceback" not in log, log
         assert caught_up < CATCH_UP_SECONDS
     finally:
-        server.stop()
+        for worker in workers:
+            worker.stop()
         redis.close()
         postgres.close()
