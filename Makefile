@@ -48,11 +48,17 @@ chromium:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 # The fault tests put docs/deployment.md's nginx configuration in front of two workers.
+# (Also curl and systemd-analyze, for the guide's systemd units.)
 nginx:
 	@command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || { \
 	  echo "Installing Debian's nginx for the fault tests"; \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx; }
+	@# The deployment test checks the guide's systemd units and runs their curl probes.
+	@{ command -v curl && command -v systemd-analyze; } >/dev/null 2>&1 || { \
+	  echo "Installing Debian's curl and systemd (systemd-analyze) for the deployment test"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq curl systemd; }
 
 lint: install-test
 	$(BIN)/ruff check haven
