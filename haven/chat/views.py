@@ -154,8 +154,9 @@ def _console_texts() -> dict[str, str]:
             "a new chat for a day. The visitor only sees that the chat has ended."
         ),
         "readOnly": _("You are reading along. Only the counsellor of this conversation writes."),
-        "coding": _("Coding"),
-        "codingCount": _("Coding: %(count)s still to code"),
+        # Read after the count ("Coding 1 still to code"): the link's name starts with the
+        # words it shows, which is what a voice control user says to follow it.
+        "codingStill": _("still to code"),
         "codeConversation": _("Code conversation %(short)s"),
         "returned": _("Returning visitor: the earlier coded record is on the coding page."),
         "returnedWaiting": _(

@@ -31,6 +31,7 @@
     code: document.getElementById("code-current"),
     codingLink: document.getElementById("coding-link"),
     codingCount: document.getElementById("coding-count"),
+    codingHint: document.getElementById("coding-count-hint"),
   };
   // The coding page's address, with a placeholder where a conversation's id goes.
   var CODING_URL = el.code.getAttribute("data-url");
@@ -505,7 +506,7 @@
         if (!data) return;
         var count = data.still_to_code;
         el.codingCount.textContent = count ? String(count) : "";
-        el.codingLink.setAttribute("aria-label", count ? fmt(T.codingCount, { count: count }) : T.coding);
+        el.codingHint.textContent = count ? " " + T.codingStill : "";
       })
       .catch(function () { /* the count is a convenience; the overview has the truth */ });
   }
