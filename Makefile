@@ -1,7 +1,8 @@
 # Two commands for a newcomer:
 #   make run   - install, migrate, create the demo counsellor, add invented figures to an
 #                empty database, serve at http://127.0.0.1:8000
-#   make test  - install (with Chromium and nginx), lint, type-check and run the whole test suite
+#   make test  - install (with Chromium, nginx and axe-core), lint, type-check and run the whole
+#                test suite
 #
 # Everything lives in .venv and var/ inside this folder. Nothing is installed system-wide
 # except Debian's chromium (for browser tests), and only when it is missing.
@@ -17,7 +18,11 @@ export HAVEN_DATA_DIR ?= $(CURDIR)/var
 SERVICES_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/haven
 SERVICES_REDIS_URL    ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test install install-test chromium nginx lint test-embedded test-services clean
+# The browser tests' accessibility check: axe-core from the npm registry, a fixed version.
+AXE_VERSION := 4.14.1
+AXE_JS      := $(VENV)/axe/node_modules/axe-core/axe.min.js
+
+.PHONY: run test install install-test chromium nginx axe lint test-embedded test-services clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,15 +65,25 @@ nginx:
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq curl systemd; }
 
+axe: $(AXE_JS)
+
+$(AXE_JS): | $(BIN)/python
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "Installing Debian's npm for axe-core"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq npm; }
+	mkdir -p $(VENV)/axe
+	npm install --silent --no-audit --no-fund --no-save --prefix $(VENV)/axe axe-core@$(AXE_VERSION)
+
 lint: install-test
 	$(BIN)/ruff check haven
 	$(BIN)/ruff format --check haven
 	$(BIN)/mypy haven
 
-test-embedded: install-test chromium nginx
+test-embedded: install-test chromium nginx axe
 	$(BIN)/pytest -p no:cacheprovider
 
-test-services: install-test chromium nginx
+test-services: install-test chromium nginx axe
 	@scripts/services.sh "$(SERVICES_DATABASE_URL)" "$(SERVICES_REDIS_URL)" || exit $$?
 	DATABASE_URL="$(SERVICES_DATABASE_URL)" REDIS_URL="$(SERVICES_REDIS_URL)" \
 	  HAVEN_EXPECT_SERVICES=1 $(BIN)/pytest -p no:cacheprovider
