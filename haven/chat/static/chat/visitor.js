@@ -20,6 +20,10 @@
     introNotice: document.getElementById("intro-notice"),
     chat: document.getElementById("chat"),
     ended: document.getElementById("ended"),
+    safety: document.getElementById("safety"),
+    safetyTitle: document.getElementById("safety-title"),
+    notSafe: document.getElementById("not-safe"),
+    notSafeTitle: document.getElementById("not-safe-title"),
     endedReason: document.getElementById("ended-reason"),
     status: document.getElementById("chat-status"),
     log: document.getElementById("log"),
@@ -115,6 +119,7 @@
 
   function show(view) {
     el.intro.hidden = view !== "intro";
+    el.safety.hidden = view !== "safety";
     el.chat.hidden = view !== "chat";
     el.ended.hidden = view !== "ended";
   }
@@ -382,7 +387,7 @@
   });
   document.getElementById("intro-code-form").addEventListener("submit", function (event) {
     event.preventDefault();
-    startChat();
+    askIfSafe();
   });
 
   /* ---------- the connection ---------- */
@@ -528,8 +533,24 @@
     el.message.focus();
   }
 
-  document.getElementById("start-chat").addEventListener("click", startChat);
-  document.getElementById("new-chat").addEventListener("click", startChat);
+  /* ---------- is it safe to chat now? (asked before every chat) ---------- */
+
+  function askIfSafe() {
+    el.introNotice.textContent = "";
+    el.notSafe.hidden = true;
+    show("safety");
+    el.safetyTitle.focus();
+  }
+
+  document.getElementById("start-chat").addEventListener("click", askIfSafe);
+  document.getElementById("new-chat").addEventListener("click", askIfSafe);
+  document.getElementById("safe-yes").addEventListener("click", startChat);
+  document.getElementById("safe-now").addEventListener("click", startChat);
+  document.getElementById("leave-now").addEventListener("click", quickExit);
+  document.getElementById("safe-no").addEventListener("click", function () {
+    el.notSafe.hidden = false;
+    el.notSafeTitle.focus();
+  });
 
   if (state && state.token) {
     // A reload or a new page load in the same tab: pick up the same conversation.

@@ -332,7 +332,13 @@ class VisitorUI:
 
     def start_chat(self) -> None:
         self.page.locator("#start-chat").click()
+        self.answer_safe()
         self.expect_in_chat()
+
+    def answer_safe(self) -> None:
+        """Answer "yes" to the question asked before every chat: is it safe now?"""
+        expect(self.page.locator("#safety-title")).to_be_focused()
+        self.page.locator("#safe-yes").click()
 
     def expect_in_chat(self, timeout: float = TIMEOUT) -> None:
         """The chat view shows and the server has answered (the queue or the counsellor)."""

@@ -157,11 +157,15 @@ def test_every_control_has_an_accessible_name(
 
 
 def test_visitor_chats_with_the_keyboard_only(visitor: VisitorUI):
-    """Without a mouse: Tab to the start button, Enter starts the chat with the focus in the
-    message box, typing and Enter sends; Tab to "stop", Enter, and the focus moves to the
+    """Without a mouse: Tab to the start button, Enter asks whether it is safe now (the focus
+    on the question), Tab to "yes", Enter starts the chat with the focus in the message box,
+    typing and Enter sends; Tab to "stop", Enter, and the focus moves to the
     confirmation, where Shift+Tab and Enter end the chat."""
     page = visitor.page
     tab_to(page, "start-chat")
+    page.keyboard.press("Enter")
+    expect(page.locator("#safety-title")).to_be_focused()
+    tab_to(page, "safe-yes")
     page.keyboard.press("Enter")
     visitor.expect_in_chat()
     expect(page.locator("#message")).to_be_focused()

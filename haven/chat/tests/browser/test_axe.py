@@ -75,7 +75,8 @@ def assert_accessible(page: Page, where: str, checked: list[str]) -> None:
 
 
 def test_no_violation_anywhere(new_context, server: ServerProcess, axe_source: str) -> None:
-    """axe-core finds no violation (of any impact) on the visitor's pages (intro, chat,
+    """axe-core finds no violation (of any impact) on the visitor's pages (intro, the
+    question whether it is safe now and its "no", chat,
     the end dialog, ended; Dutch and English), the sign-in and second-step pages, the console
     (empty, with the queue, reading along, in a conversation, ended), the coding overview and
     form, and the figures."""
@@ -88,7 +89,13 @@ def test_no_violation_anywhere(new_context, server: ServerProcess, axe_source: s
     page.goto(server.base_url + "/en/")
     assert_accessible(page, "visitor intro, English", checked)
     visitor.open()
-    visitor.start_chat()
+    page.locator("#start-chat").click()
+    assert_accessible(page, "is it safe now?", checked)
+    page.locator("#safe-no").click()
+    expect(page.locator("#not-safe")).to_be_visible()
+    assert_accessible(page, "not safe now", checked)
+    page.locator("#safe-now").click()
+    visitor.expect_in_chat()
     marker = unique("Mag ik iets vragen?")
     visitor.send(marker)
     assert_accessible(page, "visitor chat, waiting", checked)

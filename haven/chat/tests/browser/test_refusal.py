@@ -36,6 +36,7 @@ def test_a_refused_start_shows_on_a_phone_screen(new_context, server: ServerProc
     page.route_web_socket(re.compile(r"/ws/visitor/"), _refuse_every_start)
     VisitorUI(page, server.base_url).open()
     page.locator("#start-chat").click()
+    page.locator("#safe-yes").click()
     notice = page.locator("#intro-notice")
     expect(notice).to_have_text(REFUSAL)
     expect(notice).to_be_in_viewport()

@@ -129,6 +129,7 @@ def test_a_code_typed_on_the_start_screen_with_a_slip_then_right(
     slip = " ".join([*words[:-1], "zzz"])
     page.locator("#intro-code-input").fill(slip)
     page.locator("#intro-code-input").press("Enter")
+    later.answer_safe()
     later.expect_in_chat()
 
     error = page.locator("#code-error")
