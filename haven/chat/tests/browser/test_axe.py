@@ -137,8 +137,9 @@ def test_no_violation_anywhere(new_context, server: ServerProcess, axe_source: s
     visitor.expect_ended(by="visitor")
     assert_accessible(page, "visitor, chat ended", checked)
     console.expect_ended()
-    expect(staff.locator("#coding-count")).to_have_text("1", timeout=TIMEOUT)
-    assert_accessible(staff, "console, conversation ended, one to code", checked)
+    # A supervisor's count is everyone's still to code (other tests' too): at least one.
+    expect(staff.locator("#coding-count")).to_have_text(re.compile(r"^[1-9]\d*$"), timeout=TIMEOUT)
+    assert_accessible(staff, "console, conversation ended, some to code", checked)
 
     code_link = staff.locator("#code-current")
     expect(code_link).to_be_visible(timeout=TIMEOUT)
