@@ -39,8 +39,8 @@ PERMISSIONS_POLICY = (
 class PrivacyHeadersMiddleware:
     """Set CSP and Permissions-Policy everywhere; forbid caching of every page.
 
-    ``no-store`` matters on a watched phone: the browser keeps no copy of a chat page on
-    disk or in the back/forward cache.
+    ``no-store`` matters on a watched phone: the browser keeps no copy of a chat page, nor
+    of a script or stylesheet, on disk or in the back/forward cache.
 
     Visitor pages send no referrer at all. Staff pages (console, admin) post forms, and a
     browser sends ``Origin: null`` with a POST under ``no-referrer``, which Django's CSRF
@@ -55,8 +55,10 @@ class PrivacyHeadersMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
-        if not request.path.startswith("/static/"):
-            response.headers["Cache-Control"] = "no-store, max-age=0"
+        # Static files too: a stylesheet in the disk cache under Haven's address tells
+        # whoever checks the phone that Haven was opened. They are small; a visit loads
+        # them again.
+        response.headers["Cache-Control"] = "no-store, max-age=0"
         if STAFF_PATH.match(request.path):
             response.headers["Referrer-Policy"] = "same-origin"
         return response
