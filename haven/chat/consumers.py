@@ -444,6 +444,11 @@ class VisitorConsumer(_BaseConsumer):
             conversation_id=self._require_conversation(), party=Conversation.Party.VISITOR
         )
 
+    async def on_cover(self, frame: dict[str, Any]) -> None:
+        await services.conversation_cover(
+            conversation_id=self._require_conversation(), covered=frame["covered"]
+        )
+
     async def on_end(self, frame: dict[str, Any]) -> None:
         conversation_id = self._require_conversation()
         await db.write(

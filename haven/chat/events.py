@@ -58,6 +58,15 @@ class TypingEvent(TypedDict):
     sender: str  # "visitor" | "counsellor"
 
 
+class CoverEvent(TypedDict):
+    """To the conversation's consoles: the visitor hid the chat behind a neutral screen
+    ("someone is coming"), or came back to it. The chat goes on meanwhile."""
+
+    type: Literal["cover"]
+    conversation: str
+    covered: bool
+
+
 class WelcomeEvent(TypedDict):
     """Sent to the visitor after ``start`` or ``resume``."""
 
@@ -173,6 +182,7 @@ Event = (
     | StateEvent
     | QueuePositionEvent
     | TypingEvent
+    | CoverEvent
     | WelcomeEvent
     | AckEvent
     | ReturnCodeEvent

@@ -32,7 +32,7 @@ class FrameError(Exception):
 @dataclass(frozen=True)
 class Field:
     name: str
-    kind: str  # "str" | "int" | "uuid" | "id"
+    kind: str  # "str" | "int" | "uuid" | "id" | "bool"
     max_length: int = 0  # for "str" and "id": 0 means no limit here (the service checks text)
 
 
@@ -47,6 +47,8 @@ VISITOR_FRAMES: dict[str, tuple[Field, ...]] = {
     "resume": (Field("token", "id", MAX_TOKEN_LENGTH), Field("last_seq", "int")),
     "send": (Field("client_id", "id", MAX_CLIENT_ID_LENGTH), Field("text", "str")),
     "typing": (),
+    # "Someone is coming": the visitor hid the chat (true) or came back to it (false).
+    "cover": (Field("covered", "bool"),),
     "end": (),
     "return_code_request": (),
     "return_code_use": (Field("code", "str", MAX_RETURN_CODE_LENGTH),),
@@ -94,6 +96,10 @@ def parse_frame(raw: str | bytes | None, schema: dict[str, tuple[Field, ...]]) -
 
 
 def _check_field(spec: Field, value: Any) -> Any:
+    if spec.kind == "bool":
+        if not isinstance(value, bool):
+            raise FrameError("bad_field", f"'{spec.name}' must be true or false.")
+        return value
     if spec.kind == "int":
         # bool is an int in Python; in the protocol it is not.
         if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**31:

@@ -35,6 +35,7 @@ from haven.chat.events import (
     CONSOLE_GROUP,
     SUPERVISOR_GROUP,
     AssignedEvent,
+    CoverEvent,
     Event,
     LiveEntryEvent,
     LiveLeaveEvent,
@@ -480,6 +481,23 @@ async def conversation_typing(*, conversation_id: uuid.UUID, party: str) -> None
         "type": "typing",
         "conversation": str(conversation_id),
         "sender": party,
+    }
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(conversation_group(conversation_id), group_message(event))
+
+
+async def conversation_cover(*, conversation_id: uuid.UUID, covered: bool) -> None:
+    """The visitor hid the chat because someone is coming (``covered``), or came back to
+    it: tell the consoles of the conversation. Nothing is stored (as with typing): a page
+    that reconnects while hidden says so again.
+
+    Async because it touches no database: called straight from a consumer's event loop.
+    """
+    event: CoverEvent = {
+        "type": "cover",
+        "conversation": str(conversation_id),
+        "covered": covered,
     }
     layer = get_channel_layer()
     if layer is not None:

@@ -119,6 +119,8 @@ def _visitor_texts() -> dict[str, str]:
         "flood": _("Too many messages at once. Wait a moment. The chat will continue by itself."),
         "returned": _("Good that you are back. The counsellor can see that you chatted before."),
         "codeNotNow": _("That did not work just now. Try again in a moment."),
+        # The tab's title while the chat hides behind the shopping list ("someone is coming").
+        "coverTitle": _("Shopping list"),
     }
 
 
@@ -157,6 +159,13 @@ def _console_texts() -> dict[str, str]:
         # Read after the count ("Coding 1 still to code"): the link's name starts with the
         # words it shows, which is what a voice control user says to follow it.
         "codingStill": _("still to code"),
+        # The visitor pressed "someone is coming": the chat is hidden on their screen.
+        "covered": _(
+            "The visitor has hidden the chat: someone is coming. The chat stays open. They "
+            "can come back at any moment; what you write waits for them."
+        ),
+        "coveredShort": _("hidden"),
+        "uncovered": _("The visitor is back in the chat."),
         "codeConversation": _("Code conversation %(short)s"),
         "returned": _("Returning visitor: the earlier coded record is on the coding page."),
         "returnedWaiting": _(

@@ -600,3 +600,31 @@ async def test_console_socket_closes_when_the_role_is_taken_away(anna, monkeypat
     await database_sync_to_async(anna.groups.clear)()
     closed = await console.receive_output(timeout=TIMEOUT)
     assert closed == {"type": "websocket.close", "code": 4403}
+
+
+async def test_someone_is_coming_tells_the_console_and_ends_nothing(anna) -> None:
+    """The visitor hides the chat ("someone is coming") and comes back: the console is told
+    both, the visitor gets no echo, and the conversation goes on (a message still arrives)."""
+    visitor, welcome = await start_visitor()
+    conversation = welcome["conversation"]
+    console, _ = await connect_console(anna)
+    await console.send_json_to({"type": "accept", "conversation": conversation})
+    await receive_until(console, "assigned")
+    await receive_until(visitor, "state")
+
+    await visitor.send_json_to({"type": "cover", "covered": True})
+    cover = await receive_until(console, "cover")
+    assert cover == {"type": "cover", "conversation": conversation, "covered": True}
+    await console.send_json_to(
+        {"type": "send", "conversation": conversation, "client_id": "r1", "text": "Ik wacht"}
+    )
+    assert (await receive_until(visitor, "message"))["message"]["text"] == "Ik wacht"
+    await visitor.send_json_to({"type": "cover", "covered": False})
+    assert (await receive_until(console, "cover"))["covered"] is False
+    # Not a boolean: refused, and nothing reaches the console.
+    await visitor.send_json_to({"type": "cover", "covered": "yes"})
+    assert (await receive_until(visitor, "error"))["code"] == "bad_field"
+    await visitor.send_json_to({"type": "send", "client_id": "v1", "text": "Ik ben er weer"})
+    assert (await receive_until(console, "message"))["message"]["client_id"] == "v1"
+    await visitor.disconnect()
+    await console.disconnect()

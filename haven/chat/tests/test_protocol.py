@@ -96,7 +96,9 @@ def test_any_text_either_parses_or_raises_frame_error(raw: str) -> None:
 @given(
     st.sampled_from(sorted({*VISITOR_FRAMES, *COUNSELLOR_FRAMES, "other"})),
     st.dictionaries(
-        st.sampled_from(["client_id", "text", "token", "last_seq", "conversation", "seq"]),
+        st.sampled_from(
+            ["client_id", "text", "token", "last_seq", "conversation", "seq", "covered"]
+        ),
         json_values,
     ),
 )
@@ -113,9 +115,10 @@ def test_any_json_object_either_parses_to_the_schema_or_raises(
             continue
         assert set(frame) == {"type"} | {f.name for f in schema[frame_type]}
         for spec in schema[frame_type]:
-            expected = {"int": int, "str": str, "id": str, "uuid": uuid.UUID}[spec.kind]
-            assert isinstance(frame[spec.name], expected)
-            assert not isinstance(frame[spec.name], bool)
+            expected = {"int": int, "str": str, "id": str, "uuid": uuid.UUID, "bool": bool}
+            assert isinstance(frame[spec.name], expected[spec.kind])
+            # A boolean only where the schema asks for one (bool is an int in Python).
+            assert isinstance(frame[spec.name], bool) == (spec.kind == "bool")
 
 
 def test_sent_numbers_sends_each_number_once_also_out_of_order() -> None:

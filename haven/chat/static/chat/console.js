@@ -183,6 +183,12 @@
       button.className = "conversation-link" + (c.id === current ? " current" : "") + (c.status === "ended" ? " ended" : "");
       if (c.id === current) button.setAttribute("aria-current", "true");
       button.textContent = fmt(T.conversation, { short: shortId(c.id) });
+      if (c.covered && c.status === "active") {
+        var hidden = document.createElement("span");
+        hidden.className = "covered-mark";
+        hidden.textContent = " · " + T.coveredShort;
+        button.appendChild(hidden);
+      }
       if (c.unread > 0) {
         var badge = document.createElement("span");
         badge.className = "badge";
@@ -291,6 +297,7 @@
     else if (c.status === "active" && !c.mine) el.status.textContent = T.readOnly;
     else if (c.status === "taken") el.status.textContent = T.taken;
     else if (c.status === "ended") el.status.textContent = T.ended;
+    else if (c.covered) el.status.textContent = T.covered;
     else el.status.textContent = "";
     el.log.textContent = "";
     Object.keys(c.messages).map(Number).sort(function (a, b) { return a - b; }).forEach(function (seq) {
@@ -458,6 +465,15 @@
         c = conv(frame.conversation);
         c.unread = 0;
         c.readSent = frame.seq;
+        renderMine();
+        break;
+      case "cover":
+        c = conv(frame.conversation);
+        c.covered = frame.covered;
+        if (c.id === current) {
+          renderPane();
+          if (!frame.covered) say(T.uncovered);
+        }
         renderMine();
         break;
       case "typing":

@@ -20,6 +20,8 @@
     introNotice: document.getElementById("intro-notice"),
     chat: document.getElementById("chat"),
     ended: document.getElementById("ended"),
+    cover: document.getElementById("cover"),
+    coverTitle: document.getElementById("cover-title"),
     safety: document.getElementById("safety"),
     safetyTitle: document.getElementById("safety-title"),
     notSafe: document.getElementById("not-safe"),
@@ -408,6 +410,8 @@
         show("chat");
         applyStatus(frame.status, frame.position);
         flushOutbox();
+        // Hidden when the connection came back: the counsellor must know again.
+        if (el.cover.hidden === false) socket.send({ type: "cover", covered: true });
         if (introCode) {
           // The code from the start screen goes now; a refusal shows at the chat's own
           // code field, with what was typed, to correct.
@@ -533,6 +537,26 @@
     el.message.focus();
   }
 
+  /* ---------- someone is coming: hide the chat at once, without ending it ---------- */
+
+  var neutralTitle = document.title;
+
+  function setCovered(covered) {
+    document.body.classList.toggle("covered", covered);
+    el.cover.hidden = !covered;
+    document.title = covered ? T.coverTitle : neutralTitle;
+    if (state) {
+      state.covered = covered;
+      save();
+    }
+    if (socket && welcomed) socket.send({ type: "cover", covered: covered });
+    if (covered) el.coverTitle.focus();
+    else if (!el.chat.hidden) el.message.focus();
+  }
+
+  document.getElementById("cover-chat").addEventListener("click", function () { setCovered(true); });
+  document.getElementById("uncover").addEventListener("click", function () { setCovered(false); });
+
   /* ---------- is it safe to chat now? (asked before every chat) ---------- */
 
   function askIfSafe() {
@@ -553,7 +577,9 @@
   });
 
   if (state && state.token) {
-    // A reload or a new page load in the same tab: pick up the same conversation.
+    // A reload or a new page load in the same tab: pick up the same conversation, still
+    // hidden if it was.
+    if (state.covered) setCovered(true);
     show("chat");
     setStatus(T.connecting);
     (state.outbox || []).forEach(addPending);

@@ -76,7 +76,7 @@ def assert_accessible(page: Page, where: str, checked: list[str]) -> None:
 
 def test_no_violation_anywhere(new_context, server: ServerProcess, axe_source: str) -> None:
     """axe-core finds no violation (of any impact) on the visitor's pages (intro, the
-    question whether it is safe now and its "no", chat,
+    question whether it is safe now and its "no", chat, hidden behind the everyday screen,
     the end dialog, ended; Dutch and English), the sign-in and second-step pages, the console
     (empty, with the queue, reading along, in a conversation, ended), the coding overview and
     form, and the figures."""
@@ -129,6 +129,13 @@ def test_no_violation_anywhere(new_context, server: ServerProcess, axe_source: s
     console.send(unique("Fijn dat je schrijft."))
     assert_accessible(staff, "console in a conversation", checked)
     assert_accessible(page, "visitor chat, with a counsellor", checked)
+    page.locator("#cover-chat").click()
+    expect(page.locator("#cover")).to_be_visible()
+    assert_accessible(page, "visitor, chat hidden (someone is coming)", checked)
+    expect(staff.locator("#mine .covered-mark")).to_have_count(1)
+    assert_accessible(staff, "console, the visitor hid the chat", checked)
+    page.locator("#uncover").click()
+    expect(page.locator("#chat")).to_be_visible()
 
     page.locator("#end-chat").click()
     expect(page.locator("#end-confirm")).to_be_visible()
