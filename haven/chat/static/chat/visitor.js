@@ -21,6 +21,7 @@
     chat: document.getElementById("chat"),
     ended: document.getElementById("ended"),
     cover: document.getElementById("cover"),
+    coverChat: document.getElementById("cover-chat"),
     coverTitle: document.getElementById("cover-title"),
     safety: document.getElementById("safety"),
     safetyTitle: document.getElementById("safety-title"),
@@ -122,6 +123,7 @@
   function show(view) {
     el.intro.hidden = view !== "intro";
     el.safety.hidden = view !== "safety";
+    el.coverChat.hidden = view !== "chat";
     el.chat.hidden = view !== "chat";
     el.ended.hidden = view !== "ended";
   }
