@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from haven.accounts.permissions import can, is_fully_signed_in
 from haven.accounts.roles import Action
 from haven.cases import services as cases_services
-from haven.chat import positions, selectors, services
+from haven.chat import positions, selectors, services, waits
 from haven.chat.events import (
     CONSOLE_GROUP,
     SUPERVISOR_GROUP,
@@ -518,7 +518,12 @@ class VisitorConsumer(_BaseConsumer):
         if "position" in welcome:
             # While it waits, this worker keeps the visitor's place current and says that
             # the visitor is still here (haven.chat.positions).
-            positions.keeper().watch(str(conversation.id), self.channel_name, welcome["position"])
+            positions.keeper().watch(
+                str(conversation.id),
+                self.channel_name,
+                welcome["position"],
+                welcome.get("estimate_minutes"),
+            )
 
 
 def _visitor_snapshot(
@@ -535,6 +540,9 @@ def _visitor_snapshot(
         welcome["token"] = token
     if conversation.status == Conversation.Status.WAITING:
         welcome["position"] = selectors.queue_position(conversation)
+        welcome["estimate_minutes"] = waits.estimate_minutes(
+            welcome["position"], selectors.accepted_lately()
+        )
     if conversation.ended_by:
         welcome["ended_by"] = conversation.ended_by
     history: HistoryEvent = {

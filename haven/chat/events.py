@@ -50,6 +50,9 @@ class QueuePositionEvent(TypedDict):
     type: Literal["queue_position"]
     conversation: str
     position: int  # 1 = next in line
+    # About how many minutes until a counsellor comes, from the last hour's pace
+    # (haven.chat.waits); null when there is too little to go on.
+    estimate_minutes: int | None
 
 
 class TypingEvent(TypedDict):
@@ -76,6 +79,7 @@ class WelcomeEvent(TypedDict):
     last_seq: int
     token: NotRequired[str]  # only after ``start``: the visitor's key to this conversation
     position: NotRequired[int]
+    estimate_minutes: NotRequired[int | None]  # with ``position``: see QueuePositionEvent
     ended_by: NotRequired[str]
 
 

@@ -78,7 +78,11 @@ class Conversation(models.Model):
     purged_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["status", "created_at"], name="chat_conv_status_created")]
+        indexes = [
+            models.Index(fields=["status", "created_at"], name="chat_conv_status_created"),
+            # The queue's pace for the estimated wait: accepts in the last hour.
+            models.Index(fields=["accepted_at"], name="chat_conv_accepted"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.id} ({self.status})"

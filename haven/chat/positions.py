@@ -30,7 +30,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from haven.chat import selectors, services
+from haven.chat import selectors, services, waits
 from haven.chat.events import CONSOLE_GROUP, QueuePositionEvent, group_message
 from haven.core import db, outage
 
@@ -48,18 +48,22 @@ class Keeper:
 
     def __init__(self) -> None:
         self.sockets: defaultdict[str, set[str]] = defaultdict(set)  # conversation -> channels
-        self.places: dict[str, int] = {}  # conversation -> place last told
+        # conversation -> (place, estimated minutes) last told
+        self.places: dict[str, tuple[int, int | None]] = {}
         self.fresh: set[uuid.UUID] = set()  # bound since the last heartbeat
         self.dirty = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
 
     # --- called by visitor consumers ------------------------------------------------------
 
-    def watch(self, conversation: str, channel: str, place: int) -> None:
-        """A socket on this worker is bound to a waiting conversation, told ``place``."""
+    def watch(
+        self, conversation: str, channel: str, place: int, estimate: int | None = None
+    ) -> None:
+        """A socket on this worker is bound to a waiting conversation, told ``place`` and
+        the wait ``estimate``."""
         self.start()
         self.sockets[conversation].add(channel)
-        self.places[conversation] = place
+        self.places[conversation] = (place, estimate)
         self.fresh.add(uuid.UUID(conversation))
         self.dirty.set()  # its place may have changed while it was being bound
 
@@ -123,8 +127,8 @@ class Keeper:
             if not self.sockets:
                 continue
             try:
-                order = await db.read(selectors.waiting_order)
-                await self._tell(order)
+                order, accepted = await db.read(selectors.waiting_order_and_pace)
+                await self._tell(order, accepted)
             except Exception as exc:
                 # The database or the channel layer away: try again in a second (or at the
                 # next change, whichever comes first), so that places are not left stale
@@ -135,7 +139,7 @@ class Keeper:
                 asyncio.get_running_loop().call_later(RETRY_SECONDS, self.dirty.set)
                 continue
 
-    async def _tell(self, order: list[str]) -> None:
+    async def _tell(self, order: list[str], accepted: int) -> None:
         layer = get_channel_layer()
         if layer is None:
             return
@@ -145,18 +149,22 @@ class Keeper:
             # Not in the order: accepted or ended (its socket hears that from the
             # conversation itself and stops being watched), or started after the order was
             # read (its watch asked for another reading).
-            if place is None or self.places.get(conversation) == place:
+            if place is None:
+                continue
+            told = (place, waits.estimate_minutes(place, accepted))
+            if self.places.get(conversation) == told:
                 continue
             event: QueuePositionEvent = {
                 "type": "queue_position",
                 "conversation": conversation,
                 "position": place,
+                "estimate_minutes": told[1],
             }
             for channel in list(self.sockets.get(conversation, ())):
                 await layer.send(channel, group_message(event))
             # Only once told: after a failed send the next reading tells it again.
             if conversation in self.sockets:
-                self.places[conversation] = place
+                self.places[conversation] = told
 
     async def _heartbeat(self) -> None:
         """Say which waiting visitors are connected here: at once for those just bound
@@ -169,6 +177,10 @@ class Keeper:
             if waited >= beat:
                 waited = 0.0
                 present = {uuid.UUID(c) for c in self.sockets} | self.fresh
+                # The hour's pace slides on even while the queue stands still: read the
+                # order and the pace again, and tell those whose estimate changed.
+                if self.sockets:
+                    self.dirty.set()
             else:
                 present = set(self.fresh)
             self.fresh.clear()

@@ -13,6 +13,7 @@ from django.db.models import Count, F, Min, OuterRef, Q, Subquery
 
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
+from haven.chat import waits
 from haven.chat.events import ConsoleConversation, MessagePayload, QueueEntry, message_payload
 from haven.chat.models import Conversation, Message
 from haven.core import clock
@@ -88,6 +89,19 @@ def queue_position(conversation: Conversation) -> int:
         .count()
         + 1
     )
+
+
+def accepted_lately() -> int:
+    """How many conversations were accepted in the last hour (the queue's pace, for the
+    estimated wait: haven.chat.waits). One count over an index."""
+    since = clock.now() - dt.timedelta(seconds=waits.WINDOW_SECONDS)
+    return Conversation.objects.filter(accepted_at__gte=since).count()
+
+
+def waiting_order_and_pace() -> tuple[list[str], int]:
+    """The queue's order (as :func:`waiting_order`) and its pace (:func:`accepted_lately`),
+    for the keeper that tells waiting visitors their place and wait."""
+    return waiting_order(), accepted_lately()
 
 
 def waiting_order() -> list[str]:

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
-from haven.chat import selectors
+from haven.chat import selectors, waits
 from haven.core import db, metrics
 from haven.core.health import readiness
 from haven.core.i18n import language_switch
@@ -32,6 +32,7 @@ def visitor_home(request: HttpRequest) -> HttpResponse:
             "quickExitUrl": settings.HAVEN_QUICK_EXIT_URL,
             "maxLength": settings.HAVEN_MAX_MESSAGE_LENGTH,
             "language": get_language() or settings.LANGUAGE_CODE,
+            "longWaitMinutes": waits.LONG_WAIT_MINUTES,
             "text": _visitor_texts(),
         },
     }
@@ -101,6 +102,9 @@ def _visitor_texts() -> dict[str, str]:
         "position": _("You are number %(position)s in line. A counsellor will be with you soon."),
         "positionFirst": _("You are next. A counsellor will be with you soon."),
         "writeAlready": _("You can already start writing. The counsellor will read it."),
+        # The estimated wait (haven.chat.waits), after the place in line.
+        "waitAbout": _("That takes about %(minutes)s minutes."),
+        "waitHour": _("That may take more than an hour."),
         "active": _("You are now talking with a counsellor."),
         "typing": _("The counsellor is typing…"),
         "sending": _("Sending…"),

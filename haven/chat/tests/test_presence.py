@@ -183,19 +183,24 @@ async def test_the_keeper_tries_again_when_the_queue_could_not_be_read(monkeypat
         reads += 1
         if reads == 1:
             raise DatabaseError("away for a moment")
-        return [ahead, mine]
+        return [ahead, mine], 0  # the order, and no accept in the last hour
 
     monkeypatch.setattr(positions.db, "read", read)
     layer = get_channel_layer()
     channel = await layer.new_channel()
     keeper = positions.Keeper()
     keeper.sockets[mine].add(channel)
-    keeper.places[mine] = 1
+    keeper.places[mine] = (1, None)
     task = asyncio.create_task(keeper._keep_places())
     try:
         keeper.dirty.set()
         message = await asyncio.wait_for(layer.receive(channel), TIMEOUT)
     finally:
         task.cancel()
-    assert message["event"] == {"type": "queue_position", "conversation": mine, "position": 2}
+    assert message["event"] == {
+        "type": "queue_position",
+        "conversation": mine,
+        "position": 2,
+        "estimate_minutes": None,
+    }
     assert reads == 2

@@ -3,6 +3,7 @@ when it changed, and a waiting visitor's message costs the same however long the
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -140,3 +141,54 @@ async def test_a_console_sees_the_queue_as_it_is_when_it_connects(anna) -> None:
 @pytest.fixture
 def anna(make_counsellor):  # type: ignore[no-untyped-def]
     return make_counsellor("anna")
+
+
+def _accepted_lately(count: int, minutes_ago: float) -> None:
+    """``count`` conversations accepted ``minutes_ago`` (started a few minutes before)."""
+    from haven.core import clock
+
+    for _ in range(count):
+        conversation, _token = services.conversation_start(language="nl")
+        moment = clock.now() - dt.timedelta(minutes=minutes_ago)
+        Conversation.objects.filter(pk=conversation.pk).update(
+            status=Conversation.Status.ENDED,
+            created_at=moment - dt.timedelta(minutes=3),
+            accepted_at=moment,
+            ended_at=moment,
+        )
+
+
+@pytest.mark.django_db
+def test_the_pace_is_one_count_of_the_last_hours_accepts(django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    """Accepts within the hour count, older ones not; one query, whatever the table holds."""
+    from haven.chat import selectors
+
+    _accepted_lately(4, minutes_ago=30)
+    _accepted_lately(5, minutes_ago=90)
+    with django_assert_num_queries(1):
+        assert selectors.accepted_lately() == 4
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_waiting_visitors_are_told_the_estimated_wait(anna) -> None:  # type: ignore[no-untyped-def]
+    """With 12 accepts in the last hour (five minutes a place) the first in line hears
+    "about 5 minutes" and the second 10; after an accept the second moves up to 5. Without
+    enough accepts to go on, no estimate (null)."""
+    visitor, welcome = await start_visitor()
+    assert welcome["estimate_minutes"] is None  # nothing accepted lately
+    await visitor.disconnect()
+    await database_sync_to_async(_accepted_lately)(12, minutes_ago=20)
+
+    console, _ = await connect_console(anna)
+    first, first_welcome = await start_visitor()
+    second, second_welcome = await start_visitor()
+    assert (first_welcome["position"], second_welcome["position"]) == (2, 3)  # one left before
+    assert (first_welcome["estimate_minutes"], second_welcome["estimate_minutes"]) == (10, 15)
+    await console.send_json_to({"type": "accept", "conversation": welcome["conversation"]})
+    moved = await receive_until(first, "queue_position")
+    assert (moved["position"], moved["estimate_minutes"]) == (1, 5)
+    moved = await receive_until(second, "queue_position")
+    assert (moved["position"], moved["estimate_minutes"]) == (2, 10)
+    for communicator in (console, first, second):
+        await communicator.disconnect()

@@ -20,6 +20,7 @@
     introNotice: document.getElementById("intro-notice"),
     chat: document.getElementById("chat"),
     ended: document.getElementById("ended"),
+    longWait: document.getElementById("long-wait"),
     cover: document.getElementById("cover"),
     coverChat: document.getElementById("cover-chat"),
     coverTitle: document.getElementById("cover-title"),
@@ -229,14 +230,38 @@
     document.getElementById("new-chat").focus();
   }
 
-  function applyStatus(newStatus, position) {
+  // The estimated wait comes with the place (haven.chat.waits: the last hour's pace); null
+  // when there is too little to go on, and then nothing is said about time. From
+  // config.longWaitMinutes on, or after waiting that long, a calm word on the long wait.
+  var waitingSince = null;
+  var longWaitTimer = null;
+
+  function applyStatus(newStatus, position, estimate) {
     status = newStatus;
     if (newStatus === "waiting") {
       var line = position && position > 1 ? fmt(T.position, { position: position }) : T.positionFirst;
-      setStatus(line + " " + T.writeAlready);
-    } else if (newStatus === "active") {
-      setStatus(T.active);
+      var wait = "";
+      if (typeof estimate === "number") {
+        wait = " " + (estimate > 60 ? T.waitHour : fmt(T.waitAbout, { minutes: estimate }));
+      }
+      setStatus(line + wait + " " + T.writeAlready);
+      if (waitingSince === null) {
+        waitingSince = Date.now();
+        longWaitTimer = window.setTimeout(function () { showLongWait(true); },
+          config.longWaitMinutes * 60000);
+      }
+      if (typeof estimate === "number" && estimate >= config.longWaitMinutes) showLongWait(true);
+    } else {
+      waitingSince = null;
+      window.clearTimeout(longWaitTimer);
+      showLongWait(false);
+      if (newStatus === "active") setStatus(T.active);
     }
+  }
+
+  function showLongWait(shown) {
+    if (shown && status !== "waiting") return;
+    el.longWait.hidden = !shown;
   }
 
   /* ---------- sending ---------- */
@@ -410,7 +435,7 @@
           return;
         }
         show("chat");
-        applyStatus(frame.status, frame.position);
+        applyStatus(frame.status, frame.position, frame.estimate_minutes);
         flushOutbox();
         // Hidden when the connection came back: the counsellor must know again.
         if (el.cover.hidden === false) socket.send({ type: "cover", covered: true });
@@ -439,7 +464,7 @@
         }
         break;
       case "queue_position":
-        if (status === "waiting") applyStatus("waiting", frame.position);
+        if (status === "waiting") applyStatus("waiting", frame.position, frame.estimate_minutes);
         break;
       case "state":
         if (frame.status === "ended") showEnded(frame.ended_by);
