@@ -482,9 +482,7 @@ async def conversation_typing(*, conversation_id: uuid.UUID, party: str) -> None
         "conversation": str(conversation_id),
         "sender": party,
     }
-    layer = get_channel_layer()
-    if layer is not None:
-        await layer.group_send(conversation_group(conversation_id), group_message(event))
+    await _tell_conversation_now(conversation_id, event)
 
 
 async def conversation_cover(*, conversation_id: uuid.UUID, covered: bool) -> None:
@@ -499,6 +497,12 @@ async def conversation_cover(*, conversation_id: uuid.UUID, covered: bool) -> No
         "conversation": str(conversation_id),
         "covered": covered,
     }
+    await _tell_conversation_now(conversation_id, event)
+
+
+async def _tell_conversation_now(conversation_id: uuid.UUID, event: Event) -> None:
+    """A live event that stores nothing, to the conversation's group at once (there is no
+    commit to wait for)."""
     layer = get_channel_layer()
     if layer is not None:
         await layer.group_send(conversation_group(conversation_id), group_message(event))

@@ -156,14 +156,21 @@ async def test_counsellor_sees_waiting_messages_in_the_queue_and_on_accepting(an
     await console.disconnect()
 
 
-async def test_messages_flow_both_ways_with_typing(anna) -> None:
-    """Counsellor replies and typing reach the visitor; the visitor's words reach the console."""
+async def accepted(counsellor) -> tuple[WebsocketCommunicator, WebsocketCommunicator, str]:  # type: ignore[no-untyped-def]
+    """A visitor's chat, accepted by ``counsellor``: both sockets (each past the accept's
+    frames) and the conversation."""
     visitor, welcome = await start_visitor()
     conversation = welcome["conversation"]
-    console, _ = await connect_console(anna)
+    console, _ = await connect_console(counsellor)
     await console.send_json_to({"type": "accept", "conversation": conversation})
     await receive_until(console, "assigned")
     await receive_until(visitor, "state")
+    return visitor, console, conversation
+
+
+async def test_messages_flow_both_ways_with_typing(anna) -> None:
+    """Counsellor replies and typing reach the visitor; the visitor's words reach the console."""
+    visitor, console, conversation = await accepted(anna)
 
     await console.send_json_to({"type": "typing", "conversation": conversation})
     typing = await receive_until(visitor, "typing")
@@ -605,12 +612,7 @@ async def test_console_socket_closes_when_the_role_is_taken_away(anna, monkeypat
 async def test_someone_is_coming_tells_the_console_and_ends_nothing(anna) -> None:
     """The visitor hides the chat ("someone is coming") and comes back: the console is told
     both, the visitor gets no echo, and the conversation goes on (a message still arrives)."""
-    visitor, welcome = await start_visitor()
-    conversation = welcome["conversation"]
-    console, _ = await connect_console(anna)
-    await console.send_json_to({"type": "accept", "conversation": conversation})
-    await receive_until(console, "assigned")
-    await receive_until(visitor, "state")
+    visitor, console, conversation = await accepted(anna)
 
     await visitor.send_json_to({"type": "cover", "covered": True})
     cover = await receive_until(console, "cover")
