@@ -220,6 +220,7 @@
         : endedBy === "system" ? T.endedAway : "";
     forget();
     welcomed = false;
+    applyStatus("ended");  // no waiting left: its timer and the long-wait note go too
     if (socket) socket.stop();
     socket = null;
     el.log.textContent = "";

@@ -87,3 +87,38 @@ def test_without_an_estimate_nothing_is_said_about_time(
     expect(status).not_to_contain_text("minuten")
     expect(visitor_page.locator("#long-wait")).to_be_hidden()
     assert visitor.texts["waitAbout"]
+
+
+def test_the_long_wait_note_goes_with_the_wait(visitor_page: Page, server: ServerProcess) -> None:
+    """A chat that ends while the note shows takes the note with it: a new chat with a short
+    wait shows none."""
+    starts = 0
+
+    def route(ws: WebSocketRoute) -> None:
+        def on_message(message: str | bytes) -> None:
+            nonlocal starts
+            if json.loads(message).get("type") != "start":
+                return
+            starts += 1
+            estimate = 40 if starts == 1 else 5
+            ws.send(json.dumps({"type": "welcome", "conversation": CONVERSATION,
+                                "status": "waiting", "last_seq": 0, "token": f"t{starts}",
+                                "position": 1, "estimate_minutes": estimate}))  # fmt: skip
+            ws.send(json.dumps({"type": "history", "conversation": CONVERSATION,
+                                "status": "waiting", "messages": []}))  # fmt: skip
+            if starts == 1:
+                ws.send(json.dumps({"type": "state", "conversation": CONVERSATION,
+                                    "status": "ended", "ended_by": "system"}))  # fmt: skip
+
+        ws.on_message(on_message)
+
+    page = visitor_page
+    page.route_web_socket("**/ws/visitor/**", route)
+    VisitorUI(page, server.base_url).open()
+    page.locator("#start-chat").click()
+    page.locator("#safe-yes").click()
+    expect(page.locator("#ended")).to_be_visible()
+    page.locator("#new-chat").click()
+    page.locator("#safe-yes").click()
+    expect(page.locator("#chat-status")).to_contain_text("5 minuten")
+    expect(page.locator("#long-wait")).to_be_hidden()
