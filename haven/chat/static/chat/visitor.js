@@ -580,6 +580,7 @@
     if (socket && welcomed) socket.send({ type: "cover", covered: covered });
     if (covered) el.coverTitle.focus();
     else if (!el.chat.hidden) el.message.focus();
+    else if (!el.ended.hidden) document.getElementById("new-chat").focus();  // ended meanwhile
   }
 
   document.getElementById("cover-chat").addEventListener("click", function () { setCovered(true); });
