@@ -7,6 +7,7 @@ from typing import Any
 from asgiref.typing import ASGIReceiveCallable, ASGISendCallable
 
 from haven.core import sources
+from haven.core.middleware import PROBES as _PROBES
 
 # Headers that carry the client address or identify the browser. Haven needs none of them,
 # so they are dropped before Django or Channels can read, store or log them.
@@ -51,6 +52,8 @@ class StripClientAddress:
         if scope["type"] in {"http", "websocket"}:
             client = scope.get("client")
             scope = strip_identifying_scope(scope)
-            if client:
+            # The probes (haven.core.middleware.PROBES) need no source: they answer without
+            # it even when the shared key cannot be had.
+            if client and scope.get("path", "").lstrip("/") not in _PROBES:
                 scope[sources.SCOPE_KEY] = await sources.source_id(str(client[0]))
         await self.app(scope, receive, send)

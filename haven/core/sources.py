@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from typing import Any
 
 from django.core.cache import cache
@@ -21,6 +22,10 @@ SCOPE_KEY = "haven.source"
 # Keys live a little longer than their day, so a request at 23:59:59 still finds its key.
 _KEY_LIFETIME = 26 * 60 * 60
 _memo: dict[str, bytes] = {}
+# While the shared cache is away: this process's own key for the day, and when to ask the
+# cache again.
+_local: dict[str, tuple[bytes, float]] = {}
+_RETRY_SECONDS = 30.0
 
 
 def _day() -> str:
@@ -30,13 +35,29 @@ def _day() -> str:
 async def _daily_key() -> bytes:
     day = _day()
     key = _memo.get(day)
-    if key is None:
-        cache_key = f"source-key:{day}"
+    if key is not None:
+        return key
+    local = _local.get(day)
+    if local is not None and time.monotonic() < local[1]:
+        return local[0]
+    cache_key = f"source-key:{day}"
+    try:
         await cache.aadd(cache_key, secrets.token_hex(32), timeout=_KEY_LIFETIME)
         stored = await cache.aget(cache_key)
         key = bytes.fromhex(stored)
-        _memo.clear()  # yesterday's key goes
-        _memo[day] = key
+    except Exception:
+        # The shared cache (Redis) is away, at a worker's start or at midnight: hash with
+        # this process's own key meanwhile, so that every request (a visitor's, a probe's)
+        # is still served. The abuse limits then count per worker, as they do during an
+        # outage anyway; the shared key is asked for again a little later.
+        previous = _local.get(day)
+        own = previous[0] if previous else secrets.token_bytes(32)
+        _local.clear()
+        _local[day] = (own, time.monotonic() + _RETRY_SECONDS)
+        return own
+    _memo.clear()  # yesterday's key goes
+    _local.clear()
+    _memo[day] = key
     return key
 
 
@@ -58,3 +79,4 @@ def source_of(scope_or_request: Any) -> str | None:
 def forget_keys() -> None:
     """Drop the in-process memo (tests move the clock across days)."""
     _memo.clear()
+    _local.clear()

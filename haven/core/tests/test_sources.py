@@ -49,3 +49,44 @@ async def test_the_wrapper_hands_on_only_the_hash(clock) -> None:
     assert seen["client"] is None
     assert seen[sources.SCOPE_KEY] == await sources.source_id("198.51.100.4")
     assert "198.51.100.4" not in repr(seen)
+
+
+async def test_a_cache_that_is_away_does_not_stop_a_request(clock, monkeypatch) -> None:
+    """Redis away at a worker's start or at midnight: the source is still hashed (with the
+    process's own key, the same for every request meanwhile); once the cache answers again
+    (after the retry pause) the shared key is used."""
+
+    async def away(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise ConnectionError("no Redis")
+
+    monkeypatch.setattr(cache, "aadd", away)
+    monkeypatch.setattr(sources, "_RETRY_SECONDS", 0.0)  # ask the cache at every request
+    first = await sources.source_id("203.0.113.9")
+    assert first == await sources.source_id("203.0.113.9")
+    assert first != await sources.source_id("203.0.113.10")
+
+    monkeypatch.undo()
+    shared = await sources.source_id("203.0.113.9")
+    assert shared != first  # the shared key, now that the cache answers
+    assert cache.get(f"source-key:{sources._day()}") is not None
+
+
+async def test_a_probe_gets_no_source(clock, monkeypatch) -> None:
+    """/healthz, /livez and /metrics are served without a source (nor the cache it needs)."""
+    seen: dict = {}  # type: ignore[type-arg]
+
+    async def app(scope, receive, send) -> None:  # type: ignore[no-untyped-def]
+        seen.update(scope)
+
+    async def unused(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("the cache was asked for a probe")
+
+    monkeypatch.setattr(cache, "aadd", unused)
+    for path in ("/healthz", "/livez", "/metrics"):
+        seen.clear()
+        await StripClientAddress(app)(
+            {"type": "http", "path": path, "client": ("198.51.100.4", 80), "headers": []},
+            None,  # type: ignore[arg-type]
+            None,  # type: ignore[arg-type]
+        )
+        assert seen["client"] is None and sources.SCOPE_KEY not in seen
