@@ -364,6 +364,9 @@
       case "hello":
         el.connection.textContent = T.connected;
         // A fresh picture: what the server has now replaces everything heard before.
+        // Whether a visitor hid the chat is not kept by the server: forget it rather than
+        // show a stale "hidden"; a visitor still hidden says so again on reconnecting.
+        Object.keys(conversations).forEach(function (id) { conversations[id].covered = false; });
         queue = {};
         queueSeq = {};
         frame.queue.forEach(function (entry) {

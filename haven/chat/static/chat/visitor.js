@@ -426,7 +426,8 @@
     switch (frame.type) {
       case "welcome":
         if (frame.token) {
-          state = { token: frame.token, outbox: state ? state.outbox : [] };
+          // (Hidden before the server answered: that stays so after a reload.)
+          state = { token: frame.token, outbox: state ? state.outbox : [], covered: !el.cover.hidden };
           save();
         }
         starting = false;
@@ -438,8 +439,9 @@
         show("chat");
         applyStatus(frame.status, frame.position, frame.estimate_minutes);
         flushOutbox();
-        // Hidden when the connection came back: the counsellor must know again.
-        if (el.cover.hidden === false) socket.send({ type: "cover", covered: true });
+        // After a reconnection: still hidden is said again (a console that reconnected
+        // forgot it), and a change made while the connection was gone is said now.
+        tellCover(true);
         if (introCode) {
           // The code from the start screen goes now; a refusal shows at the chat's own
           // code field, with what was typed, to correct.
@@ -577,10 +579,24 @@
       state.covered = covered;
       save();
     }
-    if (socket && welcomed) socket.send({ type: "cover", covered: covered });
+    tellCover();
     if (covered) el.coverTitle.focus();
     else if (!el.chat.hidden) el.message.focus();
     else if (!el.ended.hidden) document.getElementById("new-chat").focus();  // ended meanwhile
+  }
+
+  // What the counsellor was last told of it in this chat (kept with the chat, so also
+  // across a reload; nothing yet: coming back need not be said). A change made while the
+  // connection is gone goes at the next welcome.
+  function tellCover(again) {
+    if (!state || !socket || !welcomed) return;
+    var covered = !el.cover.hidden;
+    var told = typeof state.coverTold === "boolean" ? state.coverTold : null;
+    if (!(again && covered) && (told === covered || (told === null && !covered))) return;
+    if (socket.send({ type: "cover", covered: covered })) {
+      state.coverTold = covered;
+      save();
+    }
   }
 
   document.getElementById("cover-chat").addEventListener("click", function () { setCovered(true); });

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from haven.chat.tests.browser.support import CounsellorUI, VisitorUI, unique
+from haven.chat.tests.browser.support import CounsellorUI, ServerProcess, VisitorUI, unique
 
 pytestmark = pytest.mark.browser
 
@@ -88,3 +88,30 @@ def test_hide_the_chat_with_the_keyboard(visitor: VisitorUI):
     page.locator("#cover-chat").click()
     page.keyboard.press("Escape")
     expect(page).not_to_have_url(visitor.base_url + "/")
+
+
+def test_coming_back_while_the_connection_is_gone_is_told_on_reconnecting(
+    visitor: VisitorUI, counsellor: CounsellorUI, server: ServerProcess
+):
+    """Hidden, then the server goes away; the visitor comes back to the chat meanwhile.
+    After both reconnect the console does not stay on "hidden" (the page says the change
+    at its welcome; a console that reconnects forgets what the server does not keep)."""
+    page = visitor.page
+    visitor.start_chat()
+    marker = unique("Zo meteen ben ik even weg")
+    visitor.send(marker)
+    counsellor.accept(marker)
+    expect(visitor.status).to_have_text(visitor.texts["active"])
+    console = counsellor.page
+    page.locator("#cover-chat").click()
+    expect(console.locator("#pane-status")).to_have_text(counsellor.texts["covered"])
+
+    server.stop()
+    page.locator("#uncover").click()
+    # The connection is gone (the page says it is trying again) when the visitor comes back.
+    expect(visitor.status).to_have_text(visitor.texts["reconnecting"], timeout=20_000)
+    server.start()
+    counsellor.expect_connected(timeout=30_000)
+    expect(visitor.status).to_have_text(visitor.texts["active"], timeout=30_000)
+    expect(console.locator("#mine .covered-mark")).to_have_count(0, timeout=20_000)
+    expect(console.locator("#pane-status")).not_to_have_text(counsellor.texts["covered"])
