@@ -1,7 +1,7 @@
 """docs/deployment.md's nginx configuration, as written there, in front of two workers on
 two loopback addresses (as two machines would be) sharing a PostgreSQL and a Redis of the
 test's own: a conversation through it with the visitor and the counsellor on different
-workers, /metrics not passed from outside, and no address in nginx's log."""
+workers, /metrics and the probes not passed from outside, and no address in nginx's log."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from haven.chat.tests.faults import (
     accepted_conversation,
     counsellor_cookie,
     eventually,
-    health_becomes,
     status_of,
     workers_on,
 )
@@ -66,12 +65,13 @@ async def test_a_conversation_through_the_documented_nginx(tmp_path: Path) -> No
         )
         proxy = start_nginx(folder, site)
         front = f"https://{PROXY}:{https}"
-        ready = await health_becomes(front, 200, 15, insecure_tls())
+        ready = await _answers(f"{front}/", 15)
         assert ready, (folder / "nginx-stderr.log").read_text()
 
         # Internal figures: on a worker's own address, never through the proxy.
-        assert await asyncio.to_thread(status_of, f"{front}/metrics", insecure_tls()) == 404
-        assert await asyncio.to_thread(status_of, f"{workers[0].base_url}/metrics") == 200
+        for internal in ("/metrics", "/healthz", "/livez"):
+            assert await asyncio.to_thread(status_of, front + internal, insecure_tls()) == 404
+            assert await asyncio.to_thread(status_of, workers[0].base_url + internal) == 200
 
         # The counsellor signs in (on a worker directly: sessions are in the database).
         cookie = await counsellor_cookie(workers[1])
@@ -110,3 +110,13 @@ async def test_a_conversation_through_the_documented_nginx(tmp_path: Path) -> No
             worker.stop()
         redis.close()
         postgres.close()
+
+
+async def _answers(url: str, timeout: float) -> bool:
+    """Whether ``url`` (through the proxy) answers 200 within ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while asyncio.get_running_loop().time() < deadline:
+        if await asyncio.to_thread(status_of, url, insecure_tls()) == 200:
+            return True
+        await asyncio.sleep(0.3)
+    return False
