@@ -18,11 +18,7 @@ def test_someone_is_coming_seen_from_both_sides(visitor: VisitorUI, counsellor: 
     reply is there, the console says the visitor is back. A reload while hidden stays
     hidden."""
     page = visitor.page
-    visitor.start_chat()
-    secret = unique("Ik durf het bijna niet te zeggen")
-    visitor.send(secret)
-    counsellor.accept(secret)
-    expect(visitor.status).to_have_text(visitor.texts["active"])
+    secret = _talking(visitor, counsellor, "Ik durf het bijna niet te zeggen")
     neutral_title = page.title()
 
     page.locator("#cover-chat").click()
@@ -97,11 +93,7 @@ def test_coming_back_while_the_connection_is_gone_is_told_on_reconnecting(
     After both reconnect the console does not stay on "hidden" (the page says the change
     at its welcome; a console that reconnects forgets what the server does not keep)."""
     page = visitor.page
-    visitor.start_chat()
-    marker = unique("Zo meteen ben ik even weg")
-    visitor.send(marker)
-    counsellor.accept(marker)
-    expect(visitor.status).to_have_text(visitor.texts["active"])
+    _talking(visitor, counsellor, "Zo meteen ben ik even weg")
     console = counsellor.page
     page.locator("#cover-chat").click()
     expect(console.locator("#pane-status")).to_have_text(counsellor.texts["covered"])
@@ -115,3 +107,14 @@ def test_coming_back_while_the_connection_is_gone_is_told_on_reconnecting(
     expect(visitor.status).to_have_text(visitor.texts["active"], timeout=30_000)
     expect(console.locator("#mine .covered-mark")).to_have_count(0, timeout=20_000)
     expect(console.locator("#pane-status")).not_to_have_text(counsellor.texts["covered"])
+
+
+def _talking(visitor: VisitorUI, counsellor: CounsellorUI, words: str) -> str:
+    """A chat the visitor started with ``words`` (made unique), accepted by the counsellor:
+    the visitor's first message."""
+    first = unique(words)
+    visitor.start_chat()
+    visitor.send(first)
+    counsellor.accept(first)
+    expect(visitor.status).to_have_text(visitor.texts["active"])
+    return first
