@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "haven.cases",
     "haven.reports",
     "haven.estimation",
+    "haven.letters",
 ]
 
 MIDDLEWARE = [
@@ -321,6 +322,13 @@ HAVEN_BLOCK_SECONDS = int(os.environ.get("HAVEN_BLOCK_SECONDS", str(24 * 60 * 60
 # holds, and looks for absent ones as often, so a visitor leaves within absence + twice that.
 HAVEN_QUEUE_ABSENCE_SECONDS = int(os.environ.get("HAVEN_QUEUE_ABSENCE_SECONDS", "120"))
 HAVEN_PRESENCE_HEARTBEAT_SECONDS = int(os.environ.get("HAVEN_PRESENCE_HEARTBEAT_SECONDS", "20"))
+# An open console says so every heartbeat; one not heard of for this long is gone (a worker
+# killed with its sockets). With none left, waiting visitors are told nobody is watching
+# the queue and may leave a message instead (haven.chat.positions, haven.letters).
+HAVEN_CONSOLE_PRESENCE_SECONDS = int(os.environ.get("HAVEN_CONSOLE_PRESENCE_SECONDS", "60"))
+# Messages left for later (haven.letters): longer than a chat message, a few per source an hour.
+HAVEN_MAX_LETTER_LENGTH = int(os.environ.get("HAVEN_MAX_LETTER_LENGTH", "6000"))
+HAVEN_LETTERS_PER_SOURCE_PER_HOUR = int(os.environ.get("HAVEN_LETTERS_PER_SOURCE_PER_HOUR", "5"))
 
 # Retention (see docs/codebook.md): transcripts are deleted this many days after their
 # conversation ended (`haven purgetranscripts`, run daily); the coded case stays. A hold

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from haven.chat import views as chat_views
+from haven.letters import views as letter_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -12,6 +13,11 @@ urlpatterns = [
     # The language lives in the path: / is Dutch, /en/ is English. No language cookie.
     *i18n_patterns(
         path("", chat_views.visitor_home, name="home"),
+        # The visitor page's calls for messages left for later (haven.letters.views).
+        path("letter/leave", letter_views.leave, name="letter_leave"),
+        path("letter/read", letter_views.read, name="letter_read"),
+        path("letter/add", letter_views.add, name="letter_add"),
+        path("console/letters/", include("haven.letters.urls")),
         # Under /console/ so that the staff middleware guards these pages too.
         path("console/cases/", include("haven.cases.urls")),
         path("console/reports/", include("haven.reports.urls")),

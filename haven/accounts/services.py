@@ -24,12 +24,15 @@ from haven.audit.services import audit_record
 
 RECOVERY_CODE_COUNT = 10
 TOTP_DEVICE_NAME = "Authenticator app"
-# What administrators may do in the admin site: accounts and groups. Not the audit log
+# What administrators may do in the admin site: accounts and groups, and the chat's
+# opening hours. Not the audit log
 # (read-only for everyone) and nothing that holds a transcript.
 ADMINISTRATOR_PERMISSIONS = [
     ("auth", "user", ("add", "change", "delete", "view")),
     ("auth", "group", ("view",)),
     ("audit", "auditentry", ("view",)),
+    ("chat", "openinghours", ("add", "change", "delete", "view")),
+    ("chat", "openingexception", ("add", "change", "delete", "view")),
 ]
 
 

@@ -194,6 +194,14 @@ def return_code_issue(*, conversation_id: uuid.UUID) -> str:
         case = Case.objects.create(created_at=now)
         conversation.case = case
         conversation.save(update_fields=["case"])
+    return return_code_create(case=case)
+
+
+@transaction.atomic
+def return_code_create(*, case: Case) -> str:
+    """A new return code pointing at ``case``; return its phrase (shown once, never stored:
+    only its keyed hash is)."""
+    now = clock.now()
     key = _return_code_key()
     while True:
         phrase = returncodes.generate()
@@ -207,6 +215,20 @@ def return_code_issue(*, conversation_id: uuid.UUID) -> str:
         expires_at=now + dt.timedelta(days=settings.HAVEN_RETURN_CODE_DAYS),
     )
     return phrase
+
+
+def return_code_case(*, phrase: str) -> Case | None:
+    """The case of a valid, unexpired return code, or None (a read: the caller limits how
+    often a visitor may try, and says the same for every kind of failure)."""
+    normalised = returncodes.normalise(phrase)
+    if not returncodes.looks_valid(normalised):
+        return None
+    code = ReturnCode.objects.filter(
+        code_hash=returncodes.digest(normalised, key=_return_code_key())
+    ).first()
+    if code is None or code.expires_at <= clock.now():
+        return None
+    return code.case
 
 
 @transaction.atomic
@@ -245,9 +267,13 @@ def return_code_use(*, conversation_id: uuid.UUID, phrase: str, source: str | No
     current = conversation.case
     if current is not None and current.pk != case.pk:
         # The visitor asked for a code in this chat before typing the old one. That fresh
-        # case holds nothing yet, so it is folded into the old case; a coded case is never
-        # merged silently.
-        if current.is_coded or current.conversations.exclude(pk=conversation.pk).exists():
+        # case holds nothing yet, so it is folded into the old case; a coded case, or one
+        # with a message left for later, is never merged silently.
+        if (
+            current.is_coded
+            or current.conversations.exclude(pk=conversation.pk).exists()
+            or current.letters.exists()  # type: ignore[attr-defined]
+        ):
             raise refused
         ReturnCode.objects.filter(case=current).update(case=case)
         conversation.case = case

@@ -57,6 +57,7 @@ from haven.chat.protocol import (
 from haven.chat.ratelimit import TokenBucket
 from haven.core import abuse, db, metrics, outage
 from haven.core.sources import source_of
+from haven.letters import selectors as letter_selectors
 
 logger = logging.getLogger(__name__)
 
@@ -521,8 +522,11 @@ class VisitorConsumer(_BaseConsumer):
             positions.keeper().watch(
                 str(conversation.id),
                 self.channel_name,
-                welcome["position"],
-                welcome.get("estimate_minutes"),
+                (
+                    welcome["position"],
+                    welcome.get("estimate_minutes"),
+                    welcome.get("watched", True),
+                ),
             )
 
 
@@ -543,6 +547,7 @@ def _visitor_snapshot(
         welcome["estimate_minutes"] = waits.estimate_minutes(
             welcome["position"], selectors.accepted_lately()
         )
+        welcome["watched"] = selectors.queue_watched()
     if conversation.ended_by:
         welcome["ended_by"] = conversation.ended_by
     history: HistoryEvent = {
@@ -573,6 +578,8 @@ class CounsellorConsumer(_BaseConsumer):
         # Per conversation, the highest sequence number this socket has sent (haven_event).
         self.sent: defaultdict[str, SentNumbers] = defaultdict(SentNumbers)
         self.watch: asyncio.Task[None] | None = None
+        self.presence: asyncio.Task[None] | None = None
+        self.presence_id = uuid.uuid4()
         allowed = await db.read(_may_use_console, self.user, self.scope.get("session"))
         if not allowed:
             # Accept, then close with our code: a refused handshake reaches the browser as
@@ -594,11 +601,31 @@ class CounsellorConsumer(_BaseConsumer):
             await self.join(conversation_group(entry["conversation"]))
         await self.send_event(hello)
         self.watch = asyncio.create_task(self._watch())
+        self.presence = asyncio.create_task(self._say_present())
 
     async def disconnect(self, code: int) -> None:
-        if getattr(self, "watch", None) is not None:
-            self.watch.cancel()  # type: ignore[union-attr]
+        for task in (getattr(self, "watch", None), getattr(self, "presence", None)):
+            if task is not None:
+                task.cancel()
+        if getattr(self, "presence", None) is not None:
+            try:
+                await db.write(services.console_gone, presence_id=self.presence_id)
+            except Exception:
+                logger.info("Could not record that a console closed; it fades out by itself")
         await super().disconnect(code)
+
+    async def _say_present(self) -> None:
+        """Say every heartbeat that this console is open, so that every worker knows the
+        queue is watched (haven.chat.selectors.queue_watched)."""
+        while True:
+            try:
+                await db.write(
+                    services.console_present, presence_id=self.presence_id, user=self.user
+                )
+            except Exception as exc:  # the next heartbeat tries again
+                if not outage.is_database_error(exc):
+                    logger.warning("Could not record that a console is open", exc_info=True)
+            await asyncio.sleep(settings.HAVEN_PRESENCE_HEARTBEAT_SECONDS)
 
     async def _watch(self) -> None:
         """Every RECHECK_SECONDS, check that this person may still be here: account active,
@@ -749,6 +776,7 @@ def _console_snapshot(user: Any, *, supervisor: bool) -> ConsoleHelloEvent:
         "type": "hello",
         "queue": selectors.waiting_queue(),
         "conversations": selectors.counsellor_conversations(user),
+        "letters_awaiting": letter_selectors.awaiting_count(),
     }
     if supervisor:
         hello["live"] = selectors.live_conversations()

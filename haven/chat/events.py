@@ -53,6 +53,9 @@ class QueuePositionEvent(TypedDict):
     # About how many minutes until a counsellor comes, from the last hour's pace
     # (haven.chat.waits); null when there is too little to go on.
     estimate_minutes: int | None
+    # Whether a console is open anywhere (haven.chat.selectors.queue_watched). When not,
+    # the visitor is told that nobody is there right now and may leave a message instead.
+    watched: bool
 
 
 class TypingEvent(TypedDict):
@@ -80,6 +83,7 @@ class WelcomeEvent(TypedDict):
     token: NotRequired[str]  # only after ``start``: the visitor's key to this conversation
     position: NotRequired[int]
     estimate_minutes: NotRequired[int | None]  # with ``position``: see QueuePositionEvent
+    watched: NotRequired[bool]  # with ``position``: see QueuePositionEvent
     ended_by: NotRequired[str]
 
 
@@ -150,6 +154,7 @@ class ConsoleHelloEvent(TypedDict):
     queue: list[QueueEntry]
     conversations: list[ConsoleConversation]
     live: NotRequired[list[ConsoleConversation]]  # supervisors only
+    letters_awaiting: int  # messages left for later that wait for an answer (LettersEvent)
 
 
 class AssignedEvent(TypedDict):
@@ -172,6 +177,14 @@ class LiveLeaveEvent(TypedDict):
     type: Literal["live_leave"]
     conversation: str
     seq: int
+
+
+class LettersEvent(TypedDict):
+    """To every console: how many messages left for later wait for an answer (haven.letters),
+    after one arrived or was answered."""
+
+    type: Literal["letters"]
+    awaiting: int
 
 
 class ReadEvent(TypedDict):
@@ -199,6 +212,7 @@ Event = (
     | ReadEvent
     | LiveEntryEvent
     | LiveLeaveEvent
+    | LettersEvent
 )
 
 

@@ -6,6 +6,7 @@ import datetime as dt
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -158,3 +159,75 @@ class TranscriptHold(models.Model):
 
     def is_active(self, at: dt.datetime) -> bool:
         return self.released_at is None and self.expires_at > at
+
+
+class OpeningHours(models.Model):
+    """One span of the weekly opening hours (haven.chat.hours). No rows at all: the chat is
+    always open."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    weekday = models.IntegerField(_("day"), choices=Weekday.choices)
+    opens_at = models.TimeField(_("opens at"))
+    closes_at = models.TimeField(
+        _("closes at"),
+        help_text=_(
+            "At or before the opening time: closes the next day (for example 19:00-01:00)."
+        ),
+    )
+
+    class Meta:
+        ordering = ["weekday", "opens_at"]
+        verbose_name = _("opening hours")
+        verbose_name_plural = _("opening hours")
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
+
+
+class OpeningException(models.Model):
+    """A date with other hours than its weekday (a holiday): closed all day, or open in the
+    spans given. Several rows for one date are several spans."""
+
+    date = models.DateField(_("date"), db_index=True)
+    closed = models.BooleanField(_("closed all day"), default=True)
+    opens_at = models.TimeField(_("opens at"), null=True, blank=True)
+    closes_at = models.TimeField(_("closes at"), null=True, blank=True)
+    note = models.CharField(
+        _("note for the team"), max_length=100, blank=True, help_text=_("For example: Christmas.")
+    )
+
+    class Meta:
+        ordering = ["date", "opens_at"]
+        verbose_name = _("exception to the opening hours")
+        verbose_name_plural = _("exceptions to the opening hours")
+
+    def __str__(self) -> str:
+        if self.closed:
+            return f"{self.date:%Y-%m-%d} ({_('closed')})"
+        return f"{self.date:%Y-%m-%d} {self.opens_at:%H:%M}-{self.closes_at:%H:%M}"
+
+    def clean(self) -> None:
+        if not self.closed and (self.opens_at is None or self.closes_at is None):
+            raise ValidationError(_("Give the opening and closing time, or tick 'closed all day'."))
+
+
+class ConsolePresence(models.Model):
+    """One open console (a browser tab of a counsellor), said every heartbeat by the worker
+    that holds its socket. Kept in the database, not in a worker's memory, so that every
+    worker knows whether anybody watches the queue, and a killed worker's consoles fade out
+    by themselves (HAVEN_CONSOLE_PRESENCE_SECONDS)."""
+
+    id = models.UUIDField(primary_key=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    seen_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"console of {self.user_id}"

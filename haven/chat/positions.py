@@ -36,6 +36,9 @@ from haven.core import db, outage
 
 logger = logging.getLogger(__name__)
 
+# What a waiting visitor was last told: place, estimated minutes, whether anybody watches.
+Told = tuple[int, int | None, bool]
+
 # How long the keeper waits after a change before reading the order, so that a burst of
 # changes (a surge of new chats) costs one read.
 SETTLE_SECONDS = 0.05
@@ -48,22 +51,20 @@ class Keeper:
 
     def __init__(self) -> None:
         self.sockets: defaultdict[str, set[str]] = defaultdict(set)  # conversation -> channels
-        # conversation -> (place, estimated minutes) last told
-        self.places: dict[str, tuple[int, int | None]] = {}
+        # conversation -> (place, estimated minutes, watched) last told
+        self.places: dict[str, Told] = {}
         self.fresh: set[uuid.UUID] = set()  # bound since the last heartbeat
         self.dirty = asyncio.Event()
         self.tasks: list[asyncio.Task[None]] = []
 
     # --- called by visitor consumers ------------------------------------------------------
 
-    def watch(
-        self, conversation: str, channel: str, place: int, estimate: int | None = None
-    ) -> None:
-        """A socket on this worker is bound to a waiting conversation, told ``place`` and
-        the wait ``estimate``."""
+    def watch(self, conversation: str, channel: str, told: Told) -> None:
+        """A socket on this worker is bound to a waiting conversation, and was ``told`` its
+        place, the wait's estimate and whether anybody watches the queue."""
         self.start()
         self.sockets[conversation].add(channel)
-        self.places[conversation] = (place, estimate)
+        self.places[conversation] = told
         self.fresh.add(uuid.UUID(conversation))
         self.dirty.set()  # its place may have changed while it was being bound
 
@@ -127,8 +128,8 @@ class Keeper:
             if not self.sockets:
                 continue
             try:
-                order, accepted = await db.read(selectors.waiting_order_and_pace)
-                await self._tell(order, accepted)
+                order, accepted, watched = await db.read(selectors.waiting_order_and_pace)
+                await self._tell(order, accepted, watched)
             except Exception as exc:
                 # The database or the channel layer away: try again in a second (or at the
                 # next change, whichever comes first), so that places are not left stale
@@ -139,7 +140,7 @@ class Keeper:
                 asyncio.get_running_loop().call_later(RETRY_SECONDS, self.dirty.set)
                 continue
 
-    async def _tell(self, order: list[str], accepted: int) -> None:
+    async def _tell(self, order: list[str], accepted: int, watched: bool) -> None:
         layer = get_channel_layer()
         if layer is None:
             return
@@ -151,7 +152,7 @@ class Keeper:
             # read (its watch asked for another reading).
             if place is None:
                 continue
-            told = (place, waits.estimate_minutes(place, accepted))
+            told = (place, waits.estimate_minutes(place, accepted), watched)
             if self.places.get(conversation) == told:
                 continue
             event: QueuePositionEvent = {
@@ -159,6 +160,7 @@ class Keeper:
                 "conversation": conversation,
                 "position": place,
                 "estimate_minutes": told[1],
+                "watched": watched,
             }
             for channel in list(self.sockets.get(conversation, ())):
                 await layer.send(channel, group_message(event))
@@ -177,8 +179,8 @@ class Keeper:
             if waited >= beat:
                 waited = 0.0
                 present = {uuid.UUID(c) for c in self.sockets} | self.fresh
-                # The hour's pace slides on even while the queue stands still: read the
-                # order and the pace again, and tell those whose estimate changed.
+                # The hour's pace slides on, and consoles come and go, even while the queue
+                # stands still: read them again, and tell those whose figures changed.
                 if self.sockets:
                     self.dirty.set()
             else:

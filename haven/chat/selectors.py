@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import uuid
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -13,9 +14,15 @@ from django.db.models import Count, F, Min, OuterRef, Q, Subquery
 
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
-from haven.chat import waits
+from haven.chat import hours, waits
 from haven.chat.events import ConsoleConversation, MessagePayload, QueueEntry, message_payload
-from haven.chat.models import Conversation, Message
+from haven.chat.models import (
+    ConsolePresence,
+    Conversation,
+    Message,
+    OpeningException,
+    OpeningHours,
+)
 from haven.core import clock
 
 PREVIEW_LENGTH = 140
@@ -98,10 +105,31 @@ def accepted_lately() -> int:
     return Conversation.objects.filter(accepted_at__gte=since).count()
 
 
-def waiting_order_and_pace() -> tuple[list[str], int]:
-    """The queue's order (as :func:`waiting_order`) and its pace (:func:`accepted_lately`),
-    for the keeper that tells waiting visitors their place and wait."""
-    return waiting_order(), accepted_lately()
+def waiting_order_and_pace() -> tuple[list[str], int, bool]:
+    """The queue's order (as :func:`waiting_order`), its pace (:func:`accepted_lately`) and
+    whether anybody watches it (:func:`queue_watched`), for the keeper that tells waiting
+    visitors their place and wait."""
+    return waiting_order(), accepted_lately(), queue_watched()
+
+
+def queue_watched() -> bool:
+    """Whether a console is open somewhere (heard of within HAVEN_CONSOLE_PRESENCE_SECONDS):
+    if not, nobody sees the queue, and waiting visitors are told so."""
+    since = clock.now() - dt.timedelta(seconds=settings.HAVEN_CONSOLE_PRESENCE_SECONDS)
+    return ConsolePresence.objects.filter(seen_at__gte=since).exists()
+
+
+def schedule() -> hours.Schedule:
+    """The opening hours as administrators set them (two small reads)."""
+    weekly: dict[int, list[hours.Span]] = {}
+    for row in OpeningHours.objects.all():
+        weekly.setdefault(row.weekday, []).append(hours.Span(row.opens_at, row.closes_at))
+    exceptions: dict[dt.date, list[hours.Span]] = {}
+    for day in OpeningException.objects.filter(date__gte=clock.now().date() - dt.timedelta(days=1)):
+        spans = exceptions.setdefault(day.date, [])
+        if not day.closed and day.opens_at is not None and day.closes_at is not None:
+            spans.append(hours.Span(day.opens_at, day.closes_at))
+    return hours.Schedule(zone=ZoneInfo(settings.TIME_ZONE), weekly=weekly, exceptions=exceptions)
 
 
 def waiting_order() -> list[str]:

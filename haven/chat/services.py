@@ -24,7 +24,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.formats import date_format, time_format
 from django.utils.translation import gettext as _
 
 from haven.accounts.permissions import can
@@ -50,7 +51,7 @@ from haven.chat.events import (
     message_event,
     state_event,
 )
-from haven.chat.models import Conversation, Message, TranscriptHold
+from haven.chat.models import ConsolePresence, Conversation, Message, TranscriptHold
 from haven.core import abuse, broadcast, clock
 
 logger = logging.getLogger(__name__)
@@ -97,6 +98,12 @@ class Refused(ChatError):
     code = "unavailable"
 
 
+class Closed(ChatError):
+    """Outside the opening hours (haven.chat.hours): the visitor may leave a message."""
+
+    code = "closed"
+
+
 class SlowDown(ChatError):
     code = "rate_limited"
 
@@ -125,9 +132,12 @@ def conversation_start(*, language: str, source: str | None = None) -> tuple[Con
         started = abuse.hit("starts", source, window=3600)
         if started > settings.HAVEN_STARTS_PER_SOURCE_PER_HOUR:
             raise Refused(_("You cannot start a new chat right now. Please try again later."))
+    now = clock.now()
+    schedule = selectors.schedule()
+    if not schedule.is_open(now):
+        raise Closed(closed_message(schedule.next_opening(now)))
     token = secrets.token_urlsafe(32)
     language = language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
-    now = clock.now()
     conversation = Conversation.objects.create(
         token_hash=selectors.token_hash(token),
         language=language,
@@ -138,6 +148,32 @@ def conversation_start(*, language: str, source: str | None = None) -> tuple[Con
         conversation_visitor_seen(conversation_id=conversation.id, source=source)
     _queue_entry(conversation, message_count=0, preview="")
     return conversation, token
+
+
+def closed_message(next_opening: dt.datetime | None) -> str:
+    """What a visitor reads when the chat is closed: when it opens next, in the active
+    language and the helpline's time zone."""
+    if next_opening is None:
+        return _("The chat is closed right now. You can leave a message. We will answer it later.")
+    local = timezone.localtime(next_opening)
+    return _(
+        "The chat is closed right now. It opens again on %(day)s at %(time)s. "
+        "You can leave a message now. We will answer it then."
+    ) % {"day": date_format(local, "l j F"), "time": time_format(local, "H:i")}
+
+
+@transaction.atomic
+def console_present(*, presence_id: uuid.UUID, user: Any) -> None:
+    """An open console (one browser tab) is still there (see ConsolePresence)."""
+    ConsolePresence.objects.update_or_create(
+        id=presence_id, defaults={"user": user, "seen_at": clock.now()}
+    )
+
+
+@transaction.atomic
+def console_gone(*, presence_id: uuid.UUID) -> None:
+    """A console closed: it no longer watches the queue."""
+    ConsolePresence.objects.filter(id=presence_id).delete()
 
 
 def conversation_visitor_seen(*, conversation_id: uuid.UUID, source: str) -> None:

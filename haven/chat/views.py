@@ -6,14 +6,15 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
-from haven.chat import selectors, waits
-from haven.core import db, metrics
+from haven.chat import selectors, services, waits
+from haven.core import clock, db, metrics
 from haven.core.health import readiness
 from haven.core.i18n import language_switch
 
@@ -25,12 +26,23 @@ def visitor_home(request: HttpRequest) -> HttpResponse:
     Starting a chat, waiting and talking happen on this page without navigating; the
     quick exit replaces that one entry, so the back button cannot lead back here.
     """
+    now = clock.now()
+    schedule = selectors.schedule()
+    closed = not schedule.is_open(now)
     context = {
         "neutral_title": settings.HAVEN_NEUTRAL_TITLE,
         "other_language": language_switch(request),
+        "closed_notice": services.closed_message(schedule.next_opening(now)) if closed else "",
+        "retention_days": settings.HAVEN_TRANSCRIPT_RETENTION_DAYS,
         "client_config": {
             "quickExitUrl": settings.HAVEN_QUICK_EXIT_URL,
             "maxLength": settings.HAVEN_MAX_MESSAGE_LENGTH,
+            "maxLetterLength": settings.HAVEN_MAX_LETTER_LENGTH,
+            "letterUrls": {
+                "leave": reverse("letter_leave"),
+                "read": reverse("letter_read"),
+                "add": reverse("letter_add"),
+            },
             "language": get_language() or settings.LANGUAGE_CODE,
             "longWaitMinutes": waits.LONG_WAIT_MINUTES,
             "text": _visitor_texts(),
@@ -123,6 +135,11 @@ def _visitor_texts() -> dict[str, str]:
         "flood": _("Too many messages at once. Wait a moment. The chat will continue by itself."),
         "returned": _("Good that you are back. The counsellor can see that you chatted before."),
         "codeNotNow": _("That did not work just now. Try again in a moment."),
+        "letterFailed": _(
+            "That did not work just now. Your words are still here. Try again in a moment."
+        ),
+        "letterTooLong": _("Your message is too long. Make it shorter."),
+        "codeNeeded": _("Type the four words of your code first."),
         # The tab's title while the chat hides behind the shopping list ("someone is coming").
         "coverTitle": _("Shopping list"),
     }
@@ -163,6 +180,8 @@ def _console_texts() -> dict[str, str]:
         # Read after the count ("Coding 1 still to code"): the link's name starts with the
         # words it shows, which is what a voice control user says to follow it.
         "codingStill": _("still to code"),
+        # After the count of messages left for later ("Messages left 2 waiting for an answer").
+        "lettersWaiting": _("waiting for an answer"),
         # The visitor pressed "someone is coming": the chat is hidden on their screen.
         "covered": _(
             "The visitor has hidden the chat: someone is coming. The chat stays open. They "

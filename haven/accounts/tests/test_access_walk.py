@@ -90,11 +90,36 @@ HTTP_TABLE: dict[str, dict[str, str]] = {
         "administrator": OK,
         "no-2fa": TWO_FACTOR,
     },
+    # The chat's opening hours only: transcripts are not in the admin site at all.
     "/admin/chat/": {
         **dict.fromkeys(ROLES, ADMIN_LOGIN),
-        "administrator": "404",  # transcripts are not in the admin site at all
+        "administrator": OK,
         "no-2fa": TWO_FACTOR,
     },
+    "/admin/chat/conversation/": {
+        **dict.fromkeys(ROLES, ADMIN_LOGIN),
+        "administrator": "404",
+        "no-2fa": TWO_FACTOR,
+    },
+    "/admin/chat/openinghours/": {
+        **dict.fromkeys(ROLES, ADMIN_LOGIN),
+        "administrator": OK,
+        "no-2fa": TWO_FACTOR,
+    },
+    "/admin/letters/": {
+        **dict.fromkeys(ROLES, ADMIN_LOGIN),
+        "administrator": "404",  # nor are messages left for later
+        "no-2fa": TWO_FACTOR,
+    },
+    # The visitor page's calls for messages left for later: POST only, for anybody (the
+    # return code is the key; haven/letters/views.py).
+    "/letter/leave": dict.fromkeys(ROLES, NOT_ALLOWED),
+    "/letter/read": dict.fromkeys(ROLES, NOT_ALLOWED),
+    "/letter/add": dict.fromkeys(ROLES, NOT_ALLOWED),
+    # Messages left for later (haven/letters/urls.py): whoever uses the console answers.
+    "/console/letters/": CONSOLE_ONLY,
+    "/console/letters/count/": CONSOLE_ONLY,
+    "/console/letters/<uuid:letter_id>/": CONSOLE_ONLY,
     # Coding (haven/cases/urls.py). Paths with <...> are tried with the objects of the
     # `objects` fixture: a conversation "cora" (the counsellor) counselled and coded, its
     # case, and a hold on its transcript.
@@ -209,6 +234,7 @@ def objects(people: dict[str, Any]) -> dict[str, str]:
     from haven.cases.services import conversation_code
     from haven.chat import services as chat_services
     from haven.estimation.services import estimate_create
+    from haven.letters.services import letter_leave
 
     conversation, _token = chat_services.conversation_start(language="nl")
     chat_services.conversation_accept(
@@ -225,7 +251,9 @@ def objects(people: dict[str, Any]) -> dict[str, str]:
         actor=people["analyst"], title="synthetic", year=None, table_csv="a,b,count\n1,0,3\n"
         "0,1,4\n1,1,2\n", method="stepwise", bootstrap=0, seed=1,
     )  # fmt: skip
+    left = letter_leave(text="synthetic", language="nl")
     return {
+        "<uuid:letter_id>": str(left.letter.id),
         "<uuid:conversation_id>": str(conversation.id),
         "<uuid:case_id>": str(case.id),
         "<int:hold_id>": str(hold.id),

@@ -32,12 +32,13 @@ def test_an_analyst_sees_figures_estimates_and_export(make_staff) -> None:  # ty
     assert links(make_staff, "analyst", *pages) == [{"figures", "estimates", "export"}] * 3
 
 
-def test_a_counsellor_sees_coding_only(make_staff) -> None:  # type: ignore[no-untyped-def]
-    assert links(make_staff, "counsellor", "/en/console/cases/") == [{"coding"}]
+def test_a_counsellor_sees_coding_and_messages_left(make_staff) -> None:  # type: ignore[no-untyped-def]
+    pages = ("/en/console/cases/", "/en/console/letters/")
+    assert links(make_staff, "counsellor", *pages) == [{"coding", "letters"}] * 2
 
 
 def test_a_supervisor_also_sees_export_and_import(make_staff) -> None:  # type: ignore[no-untyped-def]
-    expected = [{"coding", "export", "import"}]
+    expected = [{"coding", "letters", "export", "import"}]
     assert links(make_staff, "supervisor", "/en/console/cases/") == expected
 
 

@@ -183,14 +183,14 @@ async def test_the_keeper_tries_again_when_the_queue_could_not_be_read(monkeypat
         reads += 1
         if reads == 1:
             raise DatabaseError("away for a moment")
-        return [ahead, mine], 0  # the order, and no accept in the last hour
+        return [ahead, mine], 0, True  # the order, no accept in the last hour, watched
 
     monkeypatch.setattr(positions.db, "read", read)
     layer = get_channel_layer()
     channel = await layer.new_channel()
     keeper = positions.Keeper()
     keeper.sockets[mine].add(channel)
-    keeper.places[mine] = (1, None)
+    keeper.places[mine] = (1, None, True)
     task = asyncio.create_task(keeper._keep_places())
     try:
         keeper.dirty.set()
@@ -202,5 +202,6 @@ async def test_the_keeper_tries_again_when_the_queue_could_not_be_read(monkeypat
         "conversation": mine,
         "position": 2,
         "estimate_minutes": None,
+        "watched": True,
     }
     assert reads == 2

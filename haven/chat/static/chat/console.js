@@ -30,6 +30,8 @@
     alert: document.getElementById("console-alert"),
     code: document.getElementById("code-current"),
     codingLink: document.getElementById("coding-link"),
+    lettersCount: document.getElementById("letters-count"),
+    lettersHint: document.getElementById("letters-count-hint"),
     codingCount: document.getElementById("coding-count"),
     codingHint: document.getElementById("coding-count-hint"),
   };
@@ -388,12 +390,16 @@
           c.unread = entry.unread;
           c.startedAt = entry.started_at;
         });
+        showLetters(frame.letters_awaiting);
         // Catch up every conversation this page knows, then resend what was not stored.
         resync();
         renderQueue();
         renderMine();
         renderLive();
         renderPane();
+        break;
+      case "letters":
+        showLetters(frame.awaiting);
         break;
       case "queue_entry":
         if (newer(queueSeq, frame.entry.conversation, frame.entry.seq, false)) {
@@ -509,6 +515,15 @@
         }
         break;
     }
+  }
+
+  /* ---------- messages left for later ---------- */
+
+  // How many wait for an answer, in the header link (sent at hello and after each change).
+  function showLetters(count) {
+    if (!el.lettersCount) return;
+    el.lettersCount.textContent = count ? String(count) : "";
+    el.lettersHint.textContent = count ? " " + T.lettersWaiting : "";
   }
 
   /* ---------- coding ---------- */

@@ -52,6 +52,30 @@
     codeBoxTitle: document.getElementById("code-box-title"),
     codePhrase: document.getElementById("code-phrase"),
     codeDone: document.getElementById("code-done"),
+    closedNotice: document.getElementById("closed-notice"),
+    startChat: document.getElementById("start-chat"),
+    introCodeStart: document.getElementById("intro-code-start"),
+    introCodeError: document.getElementById("intro-code-error"),
+    leaveLetter: document.getElementById("leave-letter"),
+    letterLineText: document.getElementById("letter-line-text"),
+    unwatched: document.getElementById("unwatched"),
+    letter: document.getElementById("letter"),
+    letterTitle: document.getElementById("letter-title"),
+    letterForm: document.getElementById("letter-form"),
+    letterText: document.getElementById("letter-text"),
+    letterFromChat: document.getElementById("letter-from-chat"),
+    letterError: document.getElementById("letter-error"),
+    letterSend: document.getElementById("letter-send"),
+    letterSent: document.getElementById("letter-sent"),
+    letterSentTitle: document.getElementById("letter-sent-title"),
+    letterCode: document.getElementById("letter-code"),
+    letterThread: document.getElementById("letter-thread"),
+    letterThreadTitle: document.getElementById("letter-thread-title"),
+    letterLog: document.getElementById("letter-log"),
+    letterNoAnswer: document.getElementById("letter-no-answer"),
+    letterMoreForm: document.getElementById("letter-more-form"),
+    letterMore: document.getElementById("letter-more"),
+    letterMoreError: document.getElementById("letter-more-error"),
   };
 
   var state = load();           // {token, outbox: [{client_id, text}]} or null
@@ -123,6 +147,9 @@
 
   function show(view) {
     el.intro.hidden = view !== "intro";
+    el.letter.hidden = view !== "letter";
+    el.letterSent.hidden = view !== "letter-sent";
+    el.letterThread.hidden = view !== "letter-thread";
     el.safety.hidden = view !== "safety";
     el.coverChat.hidden = view !== "chat";
     el.chat.hidden = view !== "chat";
@@ -237,8 +264,10 @@
   var waitingSince = null;
   var longWaitTimer = null;
 
-  function applyStatus(newStatus, position, estimate) {
+  function applyStatus(newStatus, position, estimate, watched) {
     status = newStatus;
+    // Nobody has a console open: say so, and offer a message instead (never an unknowing wait).
+    el.unwatched.hidden = !(newStatus === "waiting" && watched === false);
     if (newStatus === "waiting") {
       var line = position && position > 1 ? fmt(T.position, { position: position }) : T.positionFirst;
       var wait = "";
@@ -437,7 +466,7 @@
           return;
         }
         show("chat");
-        applyStatus(frame.status, frame.position, frame.estimate_minutes);
+        applyStatus(frame.status, frame.position, frame.estimate_minutes, frame.watched);
         flushOutbox();
         // After a reconnection: still hidden is said again (a console that reconnected
         // forgot it), and a change made while the connection was gone is said now.
@@ -467,7 +496,7 @@
         }
         break;
       case "queue_position":
-        if (status === "waiting") applyStatus("waiting", frame.position, frame.estimate_minutes);
+        if (status === "waiting") applyStatus("waiting", frame.position, frame.estimate_minutes, frame.watched);
         break;
       case "state":
         if (frame.status === "ended") showEnded(frame.ended_by);
@@ -506,12 +535,16 @@
       el.error.textContent = frame.message;
       return;
     }
-    if ((frame.code === "not_found" || frame.code === "unavailable") && !frame.client_id && !welcomed) {
+    if ((frame.code === "not_found" || frame.code === "unavailable" || frame.code === "closed") && !frame.client_id && !welcomed) {
       // The chat could not be found or started: back to the start, with a calm word why.
       forget();
       if (socket) socket.stop();
       socket = null;
       show("intro");
+      if (frame.code === "closed") {
+        showClosed(frame.message);
+        return;
+      }
       el.introNotice.textContent = frame.code === "not_found" ? T.notFound : frame.message;
       el.introNotice.focus({ preventScroll: true });
       el.introNotice.scrollIntoView({ block: "center" });
@@ -566,6 +599,186 @@
     connect();
     el.message.focus();
   }
+
+  /* ---------- messages left for later (haven.letters) ---------- */
+
+  // The code of the letter on screen, in memory only while its thread is shown.
+  var letterCode = "";
+  var letterFromChat = false;   // opened from a waiting chat nobody watches
+  var letterBusy = false;
+
+  function showClosed(message) {
+    el.closedNotice.textContent = message;
+    el.closedNotice.hidden = false;
+    el.startChat.hidden = true;
+    el.introCodeStart.hidden = true;
+    el.letterLineText.hidden = true;
+    el.leaveLetter.className = "primary";
+    el.closedNotice.focus({ preventScroll: true });
+    el.closedNotice.scrollIntoView({ block: "center" });
+  }
+
+  function post(url, body) {
+    return window.fetch(url, {
+      method: "POST",
+      credentials: "omit",
+      cache: "no-store",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify(body),
+    }).then(function (response) {
+      return response.json().then(function (data) {
+        return { ok: response.ok, data: data };
+      });
+    }).catch(function () {
+      return { ok: false, data: { message: T.letterFailed } };
+    });
+  }
+
+  function openLetter(fromChat) {
+    letterFromChat = fromChat;
+    el.letterError.textContent = "";
+    el.letterFromChat.hidden = true;
+    if (fromChat) {
+      // What the visitor already wrote while waiting goes with the message.
+      var written = Array.prototype.map.call(
+        el.log.querySelectorAll("li.mine .text"), function (p) { return p.textContent; });
+      if (el.message.value.trim()) written.push(el.message.value);
+      if (written.length && !el.letterText.value) {
+        el.letterText.value = written.join("\n\n");
+        el.letterFromChat.hidden = false;
+      }
+    }
+    show("letter");
+    el.letterTitle.focus();
+  }
+
+  function leaveChatQuietly() {
+    // The waiting chat turned into a message: end it, keep nothing of it.
+    try {
+      if (socket && state && welcomed) socket.send({ type: "end" });
+    } catch (e) { /* the server ends it by itself when the visitor stays away */ }
+    forget();
+    welcomed = false;
+    applyStatus("ended");
+    if (socket) socket.stop();
+    socket = null;
+    el.log.textContent = "";
+    el.message.value = "";
+    shown = {};
+    lastSeen = 0;
+    resetCodeForms();
+  }
+
+  el.letterForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = el.letterText.value;
+    if (!text.trim() || letterBusy) return;
+    if (Array.from(text).length > config.maxLetterLength) {
+      el.letterError.textContent = T.letterTooLong;
+      return;
+    }
+    letterBusy = true;
+    el.letterSend.disabled = true;
+    el.letterError.textContent = "";
+    post(config.letterUrls.leave, { text: text }).then(function (answer) {
+      letterBusy = false;
+      el.letterSend.disabled = false;
+      if (!answer.ok) {
+        el.letterError.textContent = answer.data.message || T.letterFailed;
+        return;
+      }
+      if (letterFromChat) leaveChatQuietly();
+      letterFromChat = false;
+      el.letterText.value = "";
+      el.letterCode.textContent = String(answer.data.code).split("-").join(" ");
+      show("letter-sent");
+      el.letterSentTitle.focus();
+    });
+  });
+
+  el.leaveLetter.addEventListener("click", function () { openLetter(false); });
+  document.getElementById("unwatched-letter").addEventListener("click", function () { openLetter(true); });
+  document.getElementById("letter-back").addEventListener("click", function () {
+    show(letterFromChat && state ? "chat" : "intro");
+    if (letterFromChat && state) el.message.focus();
+    else el.leaveLetter.focus();
+  });
+  document.getElementById("letter-sent-done").addEventListener("click", function () {
+    el.letterCode.textContent = "";  // out of the page, not only out of sight
+    show("intro");
+    el.leaveLetter.focus();
+  });
+
+  function showThread(data) {
+    el.letterLog.textContent = "";
+    data.entries.forEach(function (entry) {
+      var li = messageItem({ sender: entry.sender, kind: "text", text: entry.text });
+      var time = document.createElement("time");
+      time.dateTime = entry.sent_at;
+      time.textContent = new Date(entry.sent_at).toLocaleString(config.language, {
+        day: "numeric", month: "long", hour: "2-digit", minute: "2-digit",
+      });
+      li.appendChild(time);
+      el.letterLog.appendChild(li);
+    });
+    el.letterNoAnswer.hidden = !data.awaiting_reply;
+  }
+
+  document.getElementById("intro-code-read").addEventListener("click", function () {
+    var code = el.introCodeInput.value.trim();
+    el.introCodeError.textContent = "";
+    if (!code) {
+      el.introCodeError.textContent = T.codeNeeded;
+      el.introCodeInput.focus();
+      return;
+    }
+    if (letterBusy) return;
+    letterBusy = true;
+    post(config.letterUrls.read, { code: code }).then(function (answer) {
+      letterBusy = false;
+      if (!answer.ok) {
+        el.introCodeError.textContent = answer.data.message || T.letterFailed;
+        el.introCodeInput.focus();
+        return;
+      }
+      letterCode = code;
+      el.introCodeInput.value = "";
+      el.introCode.open = false;
+      showThread(answer.data);
+      show("letter-thread");
+      el.letterThreadTitle.focus();
+    });
+  });
+
+  el.letterMoreForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = el.letterMore.value;
+    if (!text.trim() || letterBusy || !letterCode) return;
+    if (Array.from(text).length > config.maxLetterLength) {
+      el.letterMoreError.textContent = T.letterTooLong;
+      return;
+    }
+    letterBusy = true;
+    el.letterMoreError.textContent = "";
+    post(config.letterUrls.add, { code: letterCode, text: text }).then(function (answer) {
+      letterBusy = false;
+      if (!answer.ok) {
+        el.letterMoreError.textContent = answer.data.message || T.letterFailed;
+        return;
+      }
+      el.letterMore.value = "";
+      showThread(answer.data);
+      el.letterThreadTitle.focus();
+    });
+  });
+
+  document.getElementById("letter-thread-done").addEventListener("click", function () {
+    letterCode = "";
+    el.letterLog.textContent = "";
+    el.letterMore.value = "";
+    show("intro");
+    el.leaveLetter.focus();
+  });
 
   /* ---------- someone is coming: hide the chat at once, without ending it ---------- */
 

@@ -1,0 +1,212 @@
+"""Every write of messages left for later (see haven.letters.models).
+
+The visitor is known only by the return code: leaving a letter hands out a new one (shown
+once), and reading or adding to it needs that code. Tries with a code are counted per
+hashed source, as in a chat, so guessing is slow; a wrong, expired or unknown code and a
+code without a letter all get the same words.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from haven.accounts.permissions import can
+from haven.accounts.roles import Action
+from haven.audit.services import audit_record
+from haven.cases import services as case_services
+from haven.cases.models import Case
+from haven.chat.events import CONSOLE_GROUP, LettersEvent, group_message
+from haven.chat.services import ChatError, MessageInvalid, NotFound, Refused, clean_text
+from haven.core import abuse, broadcast, clock
+from haven.letters import selectors
+from haven.letters.models import Letter, LetterEntry
+
+
+class CodeRefused(ChatError):
+    code = "code_refused"
+
+
+def _code_refused() -> CodeRefused:
+    return CodeRefused(
+        _("We cannot find a message with this code. Check the four words and try again.")
+    )
+
+
+def _checked_text(text: str) -> str:
+    cleaned = clean_text(text)
+    if not cleaned:
+        raise MessageInvalid(_("The message is empty."), code="empty")
+    limit = settings.HAVEN_MAX_LETTER_LENGTH
+    if len(cleaned) > limit:
+        raise MessageInvalid(
+            _("The message is too long. You can use up to %(limit)s characters.")
+            % {"limit": limit},
+            code="too_long",
+        )
+    return cleaned
+
+
+def _check_source(source: str | None) -> None:
+    """A blocked source may not leave letters either; and not more than a few an hour."""
+    if source is None:
+        return
+    refused = Refused(_("You cannot leave a message right now. Please try again later."))
+    if abuse.is_marked("blocked-source", source):
+        raise refused
+    if abuse.hit("letters", source, window=3600) > settings.HAVEN_LETTERS_PER_SOURCE_PER_HOUR:
+        raise refused
+
+
+def _append(letter: Letter, *, sender: str, text: str, author: Any = None) -> LetterEntry:
+    now = clock.now()
+    letter.last_seq += 1
+    letter.last_at = now
+    letter.awaiting_reply = sender == Letter.Sender.VISITOR
+    letter.save(update_fields=["last_seq", "last_at", "awaiting_reply"])
+    entry = LetterEntry.objects.create(
+        letter=letter,
+        seq=letter.last_seq,
+        sender=sender,
+        text=text,
+        author=author,
+        created_at=now,
+    )
+    _tell_consoles()
+    return entry
+
+
+def _tell_consoles() -> None:
+    """After commit: every console's count of letters waiting for an answer."""
+    loop = broadcast.current_loop()
+
+    def send() -> None:
+        event: LettersEvent = {"type": "letters", "awaiting": selectors.awaiting_count()}
+        broadcast.publish(CONSOLE_GROUP, group_message(event), loop=loop)
+
+    transaction.on_commit(send, robust=True)
+
+
+@dataclass(frozen=True)
+class LeftLetter:
+    letter: Letter
+    code: str  # the return code's phrase: shown to the visitor once, never stored
+
+
+@transaction.atomic
+def letter_leave(*, text: str, language: str, source: str | None = None) -> LeftLetter:
+    """A visitor leaves a message: a new case (not coded, so not counted until a counsellor
+    codes a chat of it), a new return code for it, and the letter."""
+    cleaned = _checked_text(text)
+    _check_source(source)
+    now = clock.now()
+    language = language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+    case = Case.objects.create(created_at=now)
+    code = case_services.return_code_create(case=case)
+    letter = Letter.objects.create(case=case, language=language, created_at=now, last_at=now)
+    _append(letter, sender=Letter.Sender.VISITOR, text=cleaned)
+    return LeftLetter(letter=letter, code=code)
+
+
+def _letter_for_code(phrase: str, source: str | None) -> Letter:
+    """The newest letter of the code's case, locked; tries counted per source."""
+    if source is not None:
+        tries = abuse.hit("letter-code-source", source, window=3600)
+        if tries > settings.HAVEN_RETURN_CODE_ATTEMPTS_PER_SOURCE:
+            raise _code_refused()
+    case = case_services.return_code_case(phrase=phrase)
+    if case is None:
+        raise _code_refused()
+    letter = (
+        Letter.objects.select_for_update()
+        .filter(case=case, purged_at__isnull=True)
+        .order_by("-created_at")
+        .first()
+    )
+    if letter is None:
+        raise _code_refused()
+    return letter
+
+
+@transaction.atomic
+def letter_open_by_code(*, phrase: str, source: str | None = None) -> Letter:
+    """The visitor comes back with their code: their letter (the entries are read with
+    :func:`haven.letters.selectors.entries`). Counts as a try with a code."""
+    return _letter_for_code(phrase, source)
+
+
+@transaction.atomic
+def letter_add(*, phrase: str, text: str, source: str | None = None) -> Letter:
+    """The visitor writes again in their letter (it waits for an answer again)."""
+    cleaned = _checked_text(text)
+    letter = _letter_for_code(phrase, source)
+    _append(letter, sender=Letter.Sender.VISITOR, text=cleaned)
+    return letter
+
+
+@transaction.atomic
+def letter_reply(*, actor: Any, letter_id: uuid.UUID, text: str) -> LetterEntry:
+    """A counsellor answers a letter."""
+    if not can(actor, Action.USE_CONSOLE):
+        raise NotFound(_("This message was not found."))
+    letter = Letter.objects.select_for_update().filter(pk=letter_id, purged_at__isnull=True).first()
+    if letter is None:
+        raise NotFound(_("This message was not found."))
+    entry = _append(letter, sender=Letter.Sender.COUNSELLOR, text=_checked_text(text), author=actor)
+    audit_record(actor=actor, action="letter.reply", target_type="letter", target_id=letter.id)
+    return entry
+
+
+@transaction.atomic
+def letter_read(*, actor: Any, letter_id: uuid.UUID) -> Letter:
+    """A counsellor opens a letter: one audit entry, like opening a transcript."""
+    letter = selectors.access_letter(actor, letter_id)
+    if letter is None:
+        raise NotFound(_("This message was not found."))
+    audit_record(actor=actor, action="letter.read", target_type="letter", target_id=letter.id)
+    return letter
+
+
+@dataclass(frozen=True)
+class LettersPurgeResult:
+    letters: int
+    entries: int
+
+
+def letters_purge(*, retention_days: int | None = None) -> LettersPurgeResult:
+    """Delete the words of every letter whose last entry is older than the retention period
+    (HAVEN_TRANSCRIPT_RETENTION_DAYS, as transcripts). The letter row stays, wordless; a
+    letter still waiting for an answer then no longer does. Each in its own transaction."""
+    days = settings.HAVEN_TRANSCRIPT_RETENTION_DAYS if retention_days is None else retention_days
+    now = clock.now()
+    cutoff = now - dt.timedelta(days=days)
+    letters = entries = 0
+    due = Letter.objects.filter(purged_at__isnull=True, last_at__lt=cutoff)
+    for letter_id in list(due.values_list("pk", flat=True)):
+        with transaction.atomic():
+            letter = (
+                Letter.objects.select_for_update()
+                .filter(pk=letter_id, purged_at__isnull=True, last_at__lt=cutoff)
+                .first()
+            )
+            if letter is None:
+                continue  # written in since the list was made
+            deleted, _by_model = LetterEntry.objects.filter(letter=letter).delete()
+            Letter.objects.filter(pk=letter.pk).update(purged_at=now, awaiting_reply=False)
+            letters += 1
+            entries += deleted
+    if letters:
+        with transaction.atomic():
+            _tell_consoles()
+    audit_record(
+        actor=None,
+        action="letters.purge",
+        detail={"retention_days": days, "letters": letters, "entries": entries},
+    )
+    return LettersPurgeResult(letters=letters, entries=entries)

@@ -1,0 +1,211 @@
+"""Messages left for later: the visitor's three JSON calls, and the counsellors' pages.
+
+The visitor's calls are made by the visitor page's script (fetch), so the browser history
+keeps its one entry and the quick exit still leaves nothing to go back to. They carry no
+cookie and no session, so there is nothing a forged cross-site request could ride on; they
+still take JSON only, which a cross-site form cannot send. The return code is the only key.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from haven.accounts.permissions import can
+from haven.accounts.roles import Action
+from haven.chat.services import ChatError, NotFound, SlowDown
+from haven.core import db
+from haven.core.i18n import language_switch
+from haven.core.sources import source_of
+from haven.letters import selectors, services
+from haven.letters.forms import ReplyForm
+from haven.letters.models import Letter, LetterEntry
+
+# --- the visitor ------------------------------------------------------------------------------
+
+
+def _body(request: HttpRequest) -> dict[str, Any] | None:
+    if request.content_type != "application/json":
+        return None
+    try:
+        data = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _field(data: dict[str, Any], name: str) -> str:
+    value = data.get(name, "")
+    return value if isinstance(value, str) else ""
+
+
+def _refusal(exc: ChatError) -> JsonResponse:
+    status = 429 if isinstance(exc, SlowDown) or exc.code == "unavailable" else 400
+    return JsonResponse({"error": exc.code, "message": exc.message}, status=status)
+
+
+def _bad_request() -> JsonResponse:
+    return JsonResponse(
+        {"error": "bad_request", "message": _("Something went wrong. Try again.")}, status=400
+    )
+
+
+def _thread(letter: Letter, entries: list[LetterEntry]) -> dict[str, Any]:
+    return {
+        "awaiting_reply": letter.awaiting_reply,
+        "entries": [
+            {
+                "seq": entry.seq,
+                "sender": entry.sender,
+                "text": entry.text,
+                "sent_at": entry.created_at.isoformat(),
+            }
+            for entry in entries
+        ],
+    }
+
+
+def _letter_thread(letter: Letter) -> dict[str, Any]:
+    return _thread(letter, selectors.entries(letter))
+
+
+@csrf_exempt
+@require_POST
+async def leave(request: HttpRequest) -> JsonResponse:
+    """``{"text"}`` → ``{"code", "awaiting_reply", "entries"}``: the code is shown once."""
+    data = _body(request)
+    if data is None:
+        return _bad_request()
+    try:
+        left = await db.write(
+            services.letter_leave,
+            text=_field(data, "text"),
+            language=get_language() or "nl",
+            source=source_of(request),
+        )
+    except ChatError as exc:
+        return _refusal(exc)
+    thread = await db.read(_letter_thread, left.letter)
+    return JsonResponse({"code": left.code, **thread})
+
+
+@csrf_exempt
+@require_POST
+async def read(request: HttpRequest) -> JsonResponse:
+    """``{"code"}`` → the letter's entries, with the counsellor's answers."""
+    data = _body(request)
+    if data is None:
+        return _bad_request()
+    try:
+        letter = await db.write(
+            services.letter_open_by_code, phrase=_field(data, "code"), source=source_of(request)
+        )
+    except ChatError as exc:
+        return _refusal(exc)
+    return JsonResponse(await db.read(_letter_thread, letter))
+
+
+@csrf_exempt
+@require_POST
+async def add(request: HttpRequest) -> JsonResponse:
+    """``{"code", "text"}`` → the letter's entries, the new one last."""
+    data = _body(request)
+    if data is None:
+        return _bad_request()
+    try:
+        letter = await db.write(
+            services.letter_add,
+            phrase=_field(data, "code"),
+            text=_field(data, "text"),
+            source=source_of(request),
+        )
+    except ChatError as exc:
+        return _refusal(exc)
+    return JsonResponse(await db.read(_letter_thread, letter))
+
+
+# --- counsellors ------------------------------------------------------------------------------
+
+
+def _short(letter: Letter) -> str:
+    return str(letter.id)[:6]
+
+
+def _listed(letters: Any) -> list[dict[str, Any]]:
+    return [{"letter": letter, "short": _short(letter)} for letter in letters]
+
+
+@login_required
+@require_GET
+def letter_list(request: HttpRequest) -> HttpResponse:
+    """The letters waiting for an answer (the longest-waiting first), then those answered
+    lately."""
+    if not can(request.user, Action.USE_CONSOLE):
+        raise Http404
+    return render(
+        request,
+        "letters/list.html",
+        {
+            "other_language": language_switch(request),
+            "awaiting": _listed(selectors.awaiting()),
+            "answered": _listed(selectors.answered()),
+        },
+    )
+
+
+@login_required
+@require_GET
+def awaiting_count(request: HttpRequest) -> JsonResponse:
+    if not can(request.user, Action.USE_CONSOLE):
+        raise Http404
+    return JsonResponse({"awaiting": selectors.awaiting_count()})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def letter_detail(request: HttpRequest, letter_id: uuid.UUID) -> HttpResponse:
+    """One letter with its answers, and the form to answer it."""
+    try:
+        letter = services.letter_read(actor=request.user, letter_id=letter_id)
+    except NotFound:
+        raise Http404 from None
+    form = ReplyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.letter_reply(
+                actor=request.user, letter_id=letter.id, text=form.cleaned_data["text"]
+            )
+        except NotFound:
+            raise Http404 from None
+        except ChatError as exc:
+            form.add_error("text", exc.message)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Your answer is saved. The visitor reads it when they come back "
+                    "with their code."
+                ),
+            )
+            return redirect("letters:list")
+    return render(
+        request,
+        "letters/detail.html",
+        {
+            "other_language": language_switch(request),
+            "letter": letter,
+            "short": _short(letter),
+            "entries": selectors.entries(letter),
+            "form": form,
+        },
+    )
