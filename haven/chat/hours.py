@@ -9,9 +9,9 @@ holiday) replaces that date's weekly spans: no spans is closed all day. A span b
 the day it opens on, so an exception for 25 December does not cut short the evening of
 24 December that runs past midnight.
 
-A schedule with no spans and no exceptions at all is "not configured": the chat is then
-always open, which is how Haven behaved before hours existed (and what a fresh install
-wants until an administrator sets the hours).
+With no weekly spans at all, every day is open all day: that is how Haven behaved before
+hours existed (and what a fresh install wants until an administrator sets the hours), and
+exceptions still apply, so a helpline that is always open can still close on one day.
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ class Span:
         return start, end
 
 
+# Midnight to midnight: closes "at or before" it opens, so the next day.
+ALL_DAY = Span(dt.time(0), dt.time(0))
+
+
 @dataclass(frozen=True)
 class Schedule:
     zone: ZoneInfo
@@ -47,12 +51,14 @@ class Schedule:
     exceptions: Mapping[dt.date, Sequence[Span]] = field(default_factory=dict)
 
     @property
-    def configured(self) -> bool:
-        return any(self.weekly.values()) or bool(self.exceptions)
+    def weekly_set(self) -> bool:
+        return any(self.weekly.values())
 
     def spans_on(self, day: dt.date) -> Sequence[Span]:
         if day in self.exceptions:
             return self.exceptions[day]
+        if not self.weekly_set:
+            return (ALL_DAY,)
         return self.weekly.get(day.weekday(), ())
 
     def _intervals(
@@ -65,8 +71,6 @@ class Schedule:
 
     def is_open(self, at: dt.datetime) -> bool:
         """Precondition: ``at`` is timezone-aware."""
-        if not self.configured:
-            return True
         local = at.astimezone(self.zone)
         # Yesterday's spans may run past midnight into today.
         return any(
@@ -75,8 +79,8 @@ class Schedule:
         )
 
     def next_opening(self, at: dt.datetime) -> dt.datetime | None:
-        """When the chat opens next after ``at`` (None when open now, when not configured,
-        or when nothing opens within HORIZON_DAYS)."""
+        """When the chat opens next after ``at`` (None when open now, or when nothing opens
+        within HORIZON_DAYS)."""
         if self.is_open(at):
             return None
         local = at.astimezone(self.zone)

@@ -26,13 +26,17 @@ def run(*args: str) -> tuple[str, str]:
 
 
 def test_purgetranscripts_prints_counts_only(clock, counsellor) -> None:
-    """The job says how many transcripts and messages it deleted, and nothing else."""
+    """The job says how many transcripts and messages it deleted, and nothing else; the
+    messages left for later go too."""
+    from haven.letters.services import letter_leave
+
     conversation = chat(counsellor, text="synthetic words that must not be printed")
+    letter_leave(text="synthetic letter that must not be printed", language="nl")
     clock.advance(days=31)
     out, _err = run("purgetranscripts")
     assert out.strip() == (
         "Transcripts deleted: 1 (3 messages). Abandoned conversations ended first: 0. "
-        "Kept by a hold: 0."
+        "Kept by a hold: 0. Messages left for later deleted: 1 (1 entries)."
     )
     assert "synthetic" not in out
     assert not Message.objects.filter(conversation=conversation).exists()

@@ -1,0 +1,186 @@
+"""Opening hours as administrators set them, and a queue nobody watches: the services, the
+visitor's page and the socket. (The arithmetic of hours is in test_hours.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+from channels.db import database_sync_to_async
+from django.test import Client
+from django.utils import translation
+
+from haven.chat import selectors, services
+from haven.chat.models import ConsolePresence, OpeningException, OpeningHours
+from haven.chat.tests.test_consumers import (
+    connect_console,
+    receive_until,
+    start_visitor,
+)
+from haven.conftest import sign_in_fully
+
+# The test clock starts on Monday 2 March 2026, 09:00 UTC (10:00 in Amsterdam).
+
+
+def evenings() -> None:
+    """Every day 19:00-23:00, Amsterdam time."""
+    for weekday in range(7):
+        OpeningHours.objects.create(weekday=weekday, opens_at=dt.time(19), closes_at=dt.time(23))
+
+
+@pytest.mark.django_db
+def test_outside_the_hours_no_chat_starts_and_the_refusal_says_when_it_opens(clock) -> None:  # type: ignore[no-untyped-def]
+    """In Dutch by default: the day and the time, in the helpline's time zone."""
+    evenings()
+    with translation.override("nl"), pytest.raises(services.Closed) as refused:
+        services.conversation_start(language="nl")
+    assert refused.value.code == "closed"
+    assert "maandag 2 maart om 19:00" in refused.value.message
+    assert "bericht" in refused.value.message
+
+
+@pytest.mark.django_db
+def test_within_the_hours_a_chat_starts(clock) -> None:  # type: ignore[no-untyped-def]
+    evenings()
+    clock.advance(hours=9)  # 19:00 in Amsterdam
+    conversation, _token = services.conversation_start(language="nl")
+    assert conversation.status == "waiting"
+
+
+@pytest.mark.django_db
+def test_a_holiday_closes_a_day_that_is_otherwise_open(clock) -> None:  # type: ignore[no-untyped-def]
+    """An exception for today: closed tonight, open again tomorrow evening."""
+    evenings()
+    OpeningException.objects.create(date=dt.date(2026, 3, 2), closed=True, note="synthetic")
+    clock.advance(hours=10)  # 20:00 in Amsterdam
+    with translation.override("en"), pytest.raises(services.Closed) as refused:
+        services.conversation_start(language="en")
+    assert "Tuesday 3 March at 19:00" in refused.value.message
+
+
+@pytest.mark.django_db
+def test_with_no_hours_set_the_chat_is_always_open(clock) -> None:  # type: ignore[no-untyped-def]
+    """A fresh install: nothing set, nothing closed (as before hours existed)."""
+    clock.advance(hours=18)  # 04:00 in Amsterdam
+    assert selectors.schedule().is_open(clock.moment)
+    services.conversation_start(language="nl")
+
+
+@pytest.mark.django_db
+def test_an_exception_that_is_open_needs_its_times() -> None:
+    """The admin form refuses an open exception without an opening and a closing time."""
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError):
+        OpeningException(date=dt.date(2026, 12, 26), closed=False).full_clean()
+    OpeningException(
+        date=dt.date(2026, 12, 26), closed=False, opens_at=dt.time(14), closes_at=dt.time(18)
+    ).full_clean()
+
+
+@pytest.mark.django_db
+def test_the_visitor_page_says_when_the_chat_opens_and_offers_a_message(clock) -> None:  # type: ignore[no-untyped-def]
+    """Closed: the notice with the day and time, no start button, a message instead."""
+    evenings()
+    html = Client().get("/").content.decode()
+    assert 'id="closed-notice"' in html and "maandag 2 maart om 19:00" in html
+    assert 'id="start-chat" hidden' in html
+    assert 'class="primary" id="leave-letter"' in html
+    clock.advance(hours=9)
+    html = Client().get("/").content.decode()
+    assert 'id="start-chat">' in html
+    assert 'id="closed-notice" role="status" tabindex="-1" hidden' in html
+
+
+@pytest.mark.django_db
+def test_an_administrator_sets_the_hours_in_the_admin_site(make_staff) -> None:  # type: ignore[no-untyped-def]
+    """Through the admin's own add form; the schedule reads it at once."""
+    client = Client()
+    sign_in_fully(client, make_staff("adam", "administrator"))
+    response = client.post(
+        "/admin/chat/openinghours/add/",
+        {"weekday": "0", "opens_at": "19:00", "closes_at": "01:00"},
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    response = client.post(
+        "/admin/chat/openingexception/add/",
+        {"date": "2026-12-25", "closed": "on", "note": "Eerste Kerstdag"},
+    )
+    assert response.status_code == 302
+    schedule = selectors.schedule()
+    assert schedule.weekly[0][0].closes == dt.time(1)
+    assert dt.date(2026, 12, 25) in schedule.exceptions
+
+
+# --- is anybody watching the queue? ------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_console_watches_the_queue_until_it_is_gone_or_not_heard_of(clock, counsellor) -> None:  # type: ignore[no-untyped-def]
+    """Said present: watched. Closed: not. A worker killed with the socket: not watched once
+    HAVEN_CONSOLE_PRESENCE_SECONDS passed without a word."""
+    import uuid
+
+    assert not selectors.queue_watched()
+    tab = uuid.uuid4()
+    services.console_present(presence_id=tab, user=counsellor)
+    assert selectors.queue_watched()
+    services.console_gone(presence_id=tab)
+    assert not selectors.queue_watched()
+    services.console_present(presence_id=tab, user=counsellor)
+    clock.advance(seconds=61)
+    assert not selectors.queue_watched()
+
+
+async def consoles_become(count: int) -> None:
+    """Wait (up to 5 s) until ``count`` consoles are said present: the console says so from
+    its own task, just after its hello."""
+    for _ in range(100):
+        if await database_sync_to_async(ConsolePresence.objects.count)() == count:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not {count} consoles present")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_waiting_visitor_is_told_when_nobody_watches_and_when_someone_comes(  # type: ignore[no-untyped-def]
+    settings, counsellor
+) -> None:
+    """No console open: the welcome says so. A console opens: within a heartbeat the visitor
+    is told someone watches now. The console closes: told again."""
+    settings.HAVEN_PRESENCE_HEARTBEAT_SECONDS = 1
+    visitor, welcome = await start_visitor()
+    assert welcome["watched"] is False
+    console, _hello = await connect_console(counsellor)
+    await consoles_become(1)
+    told = await receive_until(visitor, "queue_position")
+    assert (told["position"], told["watched"]) == (1, True)
+    await console.disconnect()
+    await consoles_become(0)
+    told = await receive_until(visitor, "queue_position")
+    assert told["watched"] is False
+    await visitor.disconnect()
+    await asyncio.sleep(0)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_a_start_outside_the_hours_gets_a_closed_error_frame(settings) -> None:  # type: ignore[no-untyped-def]
+    """The socket stays open; the frame names the next opening."""
+    from haven.chat.tests.test_consumers import connect, receive
+
+    await database_sync_to_async(
+        lambda: OpeningException.objects.create(date=dt.date.today(), closed=True)
+    )()
+    await database_sync_to_async(
+        lambda: OpeningException.objects.create(
+            date=dt.date.today() - dt.timedelta(days=1), closed=True
+        )
+    )()
+    visitor = await connect("/ws/visitor/")
+    await visitor.send_json_to({"type": "start"})
+    frame = await receive(visitor)
+    assert (frame["type"], frame["code"]) == ("error", "closed")
+    await visitor.disconnect()
