@@ -99,6 +99,7 @@ INSTALLED_APPS = [
     "haven.reports",
     "haven.estimation",
     "haven.letters",
+    "haven.feedback",
 ]
 
 MIDDLEWARE = [
@@ -329,6 +330,8 @@ HAVEN_CONSOLE_PRESENCE_SECONDS = int(os.environ.get("HAVEN_CONSOLE_PRESENCE_SECO
 # Messages left for later (haven.letters): longer than a chat message, a few per source an hour.
 HAVEN_MAX_LETTER_LENGTH = int(os.environ.get("HAVEN_MAX_LETTER_LENGTH", "6000"))
 HAVEN_LETTERS_PER_SOURCE_PER_HOUR = int(os.environ.get("HAVEN_LETTERS_PER_SOURCE_PER_HOUR", "5"))
+# The two questions after a chat (haven.feedback): a few answers per source an hour.
+HAVEN_FEEDBACK_PER_SOURCE_PER_HOUR = int(os.environ.get("HAVEN_FEEDBACK_PER_SOURCE_PER_HOUR", "3"))
 
 # Retention (see docs/codebook.md): transcripts are deleted this many days after their
 # conversation ended (`haven purgetranscripts`, run daily); the coded case stays. A hold

@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from haven.chat import views as chat_views
+from haven.feedback import views as feedback_views
 from haven.letters import views as letter_views
 
 urlpatterns = [
@@ -17,6 +18,7 @@ urlpatterns = [
         path("letter/leave", letter_views.leave, name="letter_leave"),
         path("letter/read", letter_views.read, name="letter_read"),
         path("letter/add", letter_views.add, name="letter_add"),
+        path("feedback", feedback_views.give, name="feedback"),
         path("console/letters/", include("haven.letters.urls")),
         # Under /console/ so that the staff middleware guards these pages too.
         path("console/cases/", include("haven.cases.urls")),

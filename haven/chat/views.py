@@ -17,6 +17,7 @@ from haven.chat import selectors, services, waits
 from haven.core import clock, db, metrics
 from haven.core.health import readiness
 from haven.core.i18n import language_switch
+from haven.feedback import questions as feedback_questions
 
 
 @require_GET
@@ -34,10 +35,19 @@ def visitor_home(request: HttpRequest) -> HttpResponse:
         "other_language": language_switch(request),
         "closed_notice": services.closed_message(schedule.next_opening(now)) if closed else "",
         "retention_days": settings.HAVEN_TRANSCRIPT_RETENTION_DAYS,
+        "feedback_questions": [
+            {
+                "key": question.key,
+                "text": _(question.text),
+                "options": [{"code": code, "label": _(label)} for code, label in question.options],
+            }
+            for question in feedback_questions.QUESTIONS
+        ],
         "client_config": {
             "quickExitUrl": settings.HAVEN_QUICK_EXIT_URL,
             "maxLength": settings.HAVEN_MAX_MESSAGE_LENGTH,
             "maxLetterLength": settings.HAVEN_MAX_LETTER_LENGTH,
+            "feedbackUrl": reverse("feedback"),
             "letterUrls": {
                 "leave": reverse("letter_leave"),
                 "read": reverse("letter_read"),
@@ -140,6 +150,8 @@ def _visitor_texts() -> dict[str, str]:
         ),
         "letterTooLong": _("Your message is too long. Make it shorter."),
         "codeNeeded": _("Type the four words of your code first."),
+        "feedbackThanks": _("Thank you for your answers."),
+        "feedbackChoose": _("Choose an answer first, or just leave it."),
         # The tab's title while the chat hides behind the shopping list ("someone is coming").
         "coverTitle": _("Shopping list"),
     }

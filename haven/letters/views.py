@@ -1,14 +1,12 @@
 """Messages left for later: the visitor's three JSON calls, and the counsellors' pages.
 
 The visitor's calls are made by the visitor page's script (fetch), so the browser history
-keeps its one entry and the quick exit still leaves nothing to go back to. They carry no
-cookie and no session, so there is nothing a forged cross-site request could ride on; they
-still take JSON only, which a cross-site form cannot send. The return code is the only key.
+keeps its one entry and the quick exit still leaves nothing to go back to (see
+haven.core.visitor_calls for why they need no CSRF token). The return code is the only key.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -23,41 +21,16 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
-from haven.chat.services import ChatError, NotFound, SlowDown
+from haven.chat.services import ChatError, NotFound
 from haven.core import db
 from haven.core.i18n import language_switch
 from haven.core.sources import source_of
+from haven.core.visitor_calls import bad_request, json_body, refusal, text_field
 from haven.letters import selectors, services
 from haven.letters.forms import ReplyForm
 from haven.letters.models import Letter, LetterEntry
 
 # --- the visitor ------------------------------------------------------------------------------
-
-
-def _body(request: HttpRequest) -> dict[str, Any] | None:
-    if request.content_type != "application/json":
-        return None
-    try:
-        data = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _field(data: dict[str, Any], name: str) -> str:
-    value = data.get(name, "")
-    return value if isinstance(value, str) else ""
-
-
-def _refusal(exc: ChatError) -> JsonResponse:
-    status = 429 if isinstance(exc, SlowDown) or exc.code == "unavailable" else 400
-    return JsonResponse({"error": exc.code, "message": exc.message}, status=status)
-
-
-def _bad_request() -> JsonResponse:
-    return JsonResponse(
-        {"error": "bad_request", "message": _("Something went wrong. Try again.")}, status=400
-    )
 
 
 def _thread(letter: Letter, entries: list[LetterEntry]) -> dict[str, Any]:
@@ -83,18 +56,18 @@ def _letter_thread(letter: Letter) -> dict[str, Any]:
 @require_POST
 async def leave(request: HttpRequest) -> JsonResponse:
     """``{"text"}`` → ``{"code", "awaiting_reply", "entries"}``: the code is shown once."""
-    data = _body(request)
+    data = json_body(request)
     if data is None:
-        return _bad_request()
+        return bad_request()
     try:
         left = await db.write(
             services.letter_leave,
-            text=_field(data, "text"),
+            text=text_field(data, "text"),
             language=get_language() or "nl",
             source=source_of(request),
         )
     except ChatError as exc:
-        return _refusal(exc)
+        return refusal(exc)
     thread = await db.read(_letter_thread, left.letter)
     return JsonResponse({"code": left.code, **thread})
 
@@ -103,15 +76,15 @@ async def leave(request: HttpRequest) -> JsonResponse:
 @require_POST
 async def read(request: HttpRequest) -> JsonResponse:
     """``{"code"}`` → the letter's entries, with the counsellor's answers."""
-    data = _body(request)
+    data = json_body(request)
     if data is None:
-        return _bad_request()
+        return bad_request()
     try:
         letter = await db.write(
-            services.letter_open_by_code, phrase=_field(data, "code"), source=source_of(request)
+            services.letter_open_by_code, phrase=text_field(data, "code"), source=source_of(request)
         )
     except ChatError as exc:
-        return _refusal(exc)
+        return refusal(exc)
     return JsonResponse(await db.read(_letter_thread, letter))
 
 
@@ -119,18 +92,18 @@ async def read(request: HttpRequest) -> JsonResponse:
 @require_POST
 async def add(request: HttpRequest) -> JsonResponse:
     """``{"code", "text"}`` → the letter's entries, the new one last."""
-    data = _body(request)
+    data = json_body(request)
     if data is None:
-        return _bad_request()
+        return bad_request()
     try:
         letter = await db.write(
             services.letter_add,
-            phrase=_field(data, "code"),
-            text=_field(data, "text"),
+            phrase=text_field(data, "code"),
+            text=text_field(data, "text"),
             source=source_of(request),
         )
     except ChatError as exc:
-        return _refusal(exc)
+        return refusal(exc)
     return JsonResponse(await db.read(_letter_thread, letter))
 
 

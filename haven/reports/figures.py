@@ -390,6 +390,9 @@ class Report:
     # haven.estimation.selectors.report_estimate), set by the page and the command; not
     # computed here, so the report's queries stay as they are.
     estimate: dict[str, Any] | None = None
+    # The visitors' answers to the two questions after a chat (haven.feedback.questions.
+    # summarise), set the same way: they are not about victims and come from another table.
+    feedback: dict[str, Any] | None = None
 
     @property
     def confidential(self) -> bool:

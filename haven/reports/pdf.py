@@ -139,6 +139,16 @@ def render_pdf(context: dict[str, Any]) -> bytes:
         lines = [estimate["summary"], estimate["model"], *(f"- {w}" for w in estimate["warnings"])]
         for line in [*lines, estimate["source"]]:
             pdf.multi_cell(0, 4.5, t(line), new_x="LMARGIN", new_y="NEXT")
+    feedback = context.get("feedback")
+    if feedback:
+        pdf.ln(2)
+        pdf.set_font(pdf.family, "B", 12)
+        pdf.cell(0, 8, t(_("Feedback from visitors")), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font(pdf.family, "", 9)
+        for question in feedback:
+            answers = ", ".join(f"{o['label']}: {o['value']}" for o in question["options"])
+            line = f"{question['text']} ({_('Answered')}: {question['answered']}) {answers}"
+            pdf.multi_cell(0, 4.5, t(line), new_x="LMARGIN", new_y="NEXT")
     # A4 portrait holds four earlier years beside the figures; more would squeeze the label
     # column to nothing. The most recent ones are shown (history is newest first).
     history = report.history_labels[:PDF_HISTORY]

@@ -130,6 +130,7 @@ def as_dict(report: Report) -> dict[str, Any]:
             for section in report.sections
         ],
         "estimate": report.estimate,
+        "feedback": _feedback_dict(report.feedback),
     }
 
 
@@ -213,6 +214,8 @@ def to_csv(report: Report) -> str:
                     ]
                 )
     for row in _estimate_rows(report):
+        writer.writerow(row)
+    for row in _feedback_rows(report):
         writer.writerow(row)
     return out.getvalue()
 
@@ -324,6 +327,7 @@ def context(report: Report) -> dict[str, Any]:
         if report.oldest_band is None
         else _(band.option(report.oldest_band).label),
         "estimate": _estimate_context(report.estimate),
+        "feedback": _feedback_context(report.feedback),
         "victims_difference": None
         if not report.victims.change or report.victims.change["difference"] is None
         else _signed(report.victims.change["difference"], 0),
@@ -438,3 +442,86 @@ def _estimate_context(entry: dict[str, Any] | None) -> dict[str, Any] | None:
             "date": formats.date_format(timezone.localtime(created), "DATE_FORMAT"),
         },
     }
+
+
+# --- the visitors' feedback (haven/feedback; docs/reports.md) -------------------------------
+
+
+def _feedback_dict(feedback: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The feedback figures for JSON: texts in both languages."""
+    if feedback is None:
+        return None
+    return {
+        "questions": [
+            {
+                "key": question["key"],
+                "text": _both(question["text"]),
+                "answered": question["answered"],
+                "answered_withheld": question["answered_withheld"],
+                "options": [
+                    {**option, "label": _both(option["label"])} for option in question["options"]
+                ],
+            }
+            for question in feedback["questions"]
+        ]
+    }
+
+
+def _feedback_rows(report: Report) -> list[list[Any]]:
+    """CSV rows (section "feedback"): one per answer, its base the number who answered."""
+    data = _feedback_dict(report.feedback)
+    if data is None:
+        return []
+    rows = []
+    for question in data["questions"]:
+        for option in question["options"]:
+            rows.append(
+                [
+                    "feedback",
+                    f"{question['key']}:{option['code']}",
+                    f"{question['text']['nl']} {option['label']['nl']}",
+                    f"{question['text']['en']} {option['label']['en']}",
+                    report.period_label,
+                    _blank(option["count"]),
+                    _blank(question["answered"]),
+                    _blank(option["percent"]),
+                    "",
+                    "",
+                    "",
+                    "",
+                    _blank(option["withheld"]),
+                    "",
+                    "",
+                    "",
+                ]
+            )
+    return rows
+
+
+def _feedback_context(feedback: dict[str, Any] | None) -> list[dict[str, Any]] | None:
+    """The feedback worded in the active language, for the page and the PDF."""
+    if feedback is None:
+        return None
+    worded = []
+    for question in feedback["questions"]:
+        options = []
+        for option in question["options"]:
+            if option["withheld"]:
+                value = _withheld_text(option["withheld"])
+            elif option["percent"] is None:
+                value = whole_number(option["count"])
+            else:
+                value = f"{whole_number(option['count'])} ({_number(option['percent'])}%)"
+            options.append({"code": option["code"], "label": _(option["label"]), "value": value})
+        answered = question["answered"]
+        worded.append(
+            {
+                "key": question["key"],
+                "text": _(question["text"]),
+                "answered": _withheld_text(question["answered_withheld"])
+                if question["answered_withheld"]
+                else whole_number(answered or 0),
+                "options": options,
+            }
+        )
+    return worded

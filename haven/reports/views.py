@@ -16,6 +16,7 @@ from haven.audit.services import audit_record
 from haven.core import clock
 from haven.core.i18n import language_switch
 from haven.estimation.selectors import report_estimate
+from haven.feedback.selectors import feedback_figures
 from haven.reports import render as report_render
 from haven.reports.forms import ReportForm
 from haven.reports.selectors import landing_year, yearly_report
@@ -52,6 +53,9 @@ def report_page(request: HttpRequest) -> HttpResponse:
         )
         # A calendar year's report shows the estimate attached to that year, if any.
         report.estimate = report_estimate(
+            start=report.start, end=report.end, public=report.public, threshold=report.threshold
+        )
+        report.feedback = feedback_figures(
             start=report.start, end=report.end, public=report.public, threshold=report.threshold
         )
         fmt = request.GET.get("format", "")

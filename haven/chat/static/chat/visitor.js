@@ -241,6 +241,42 @@
     window.scrollTo(0, document.body.scrollHeight);
   }
 
+  /* ---------- after the chat: two optional questions (haven.feedback) ---------- */
+
+  var feedbackForm = document.getElementById("feedback");
+  var feedbackThanks = document.getElementById("feedback-thanks");
+  var feedbackError = document.getElementById("feedback-error");
+
+  function resetFeedback() {
+    feedbackForm.reset();
+    feedbackForm.hidden = false;
+    feedbackError.textContent = "";
+    feedbackThanks.textContent = "";
+  }
+
+  feedbackForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var helped = feedbackForm.querySelector("input[name=helped]:checked");
+    var comeBack = feedbackForm.querySelector("input[name=come_back]:checked");
+    if (!helped && !comeBack) {
+      feedbackError.textContent = T.feedbackChoose;
+      return;
+    }
+    feedbackError.textContent = "";
+    post(config.feedbackUrl, {
+      helped: helped ? helped.value : "",
+      come_back: comeBack ? comeBack.value : "",
+    }).then(function (answer) {
+      if (!answer.ok && answer.data.error !== "unavailable") {
+        feedbackError.textContent = answer.data.message || T.letterFailed;
+        return;
+      }
+      feedbackForm.hidden = true;
+      feedbackThanks.textContent = T.feedbackThanks;
+      feedbackThanks.focus();
+    });
+  });
+
   function showEnded(endedBy) {
     el.endedReason.textContent =
       endedBy === "counsellor" ? T.endedByCounsellor : endedBy === "visitor" ? T.endedByVisitor
@@ -254,6 +290,7 @@
     shown = {};
     lastSeen = 0;
     resetCodeForms();
+    resetFeedback();
     show("ended");
     document.getElementById("new-chat").focus();
   }

@@ -13,6 +13,7 @@ from django.utils import translation
 
 from haven.core import clock
 from haven.estimation.selectors import report_estimate
+from haven.feedback.selectors import feedback_figures
 from haven.reports import render
 from haven.reports.selectors import FIRST_YEAR, yearly_report
 
@@ -78,6 +79,9 @@ class Command(BaseCommand):
             )
             # A calendar year's report shows the estimate attached to that year, if any.
             report.estimate = report_estimate(
+                start=report.start, end=report.end, public=report.public, threshold=report.threshold
+            )
+            report.feedback = feedback_figures(
                 start=report.start, end=report.end, public=report.public, threshold=report.threshold
             )
             fmt = options["fmt"]
