@@ -538,6 +538,12 @@
       case "state":
         if (frame.status === "ended") showEnded(frame.ended_by);
         else applyStatus(frame.status);
+        if (frame.status === "active" && !el.letter.hidden && letterFromChat) {
+          // A counsellor came while the visitor was writing a message instead: back to the
+          // chat (the words stay in the message form, not lost).
+          show("chat");
+          el.message.focus();
+        }
         break;
       case "typing":
         el.typing.textContent = T.typing;

@@ -179,3 +179,29 @@ def test_a_visitor_nobody_watches_can_turn_the_wait_into_a_message(
     console.login(counsellor_name)
     page.wait_for_timeout(500)
     expect(console.queue_item(marker)).to_have_count(0)
+
+
+def test_a_counsellor_who_comes_meanwhile_takes_the_visitor_back_to_the_chat(
+    new_context: NewContext, server: ServerProcess, counsellor_name: str
+) -> None:
+    """The visitor nobody watched is writing a message instead; a counsellor signs in and
+    accepts: the page goes back to the chat at once, and the words written stay."""
+    server.manage("shell", "-c", NOBODY_WATCHES)
+    page = new_context("visitor", **PHONE).new_page()
+    page.goto(server.base_url + "/")
+    page.locator("#start-chat").click()
+    page.locator("#safe-yes").click()
+    expect(page.locator("#unwatched")).to_be_visible()
+    marker = unique("Hallo?")
+    page.locator("#message").fill(marker)
+    page.locator("#message").press("Enter")
+    expect(page.locator("#log li[data-seq]")).to_have_count(1)
+    page.locator("#unwatched-letter").click()
+    page.locator("#letter-text").fill(marker + " en nog meer")
+    console = CounsellorUI(new_context("counsellor").new_page(), server.base_url)
+    console.login(counsellor_name)
+    console.accept(marker)
+    expect(page.locator("#chat")).to_be_visible(timeout=TIMEOUT)
+    expect(page.locator("#letter")).to_be_hidden()
+    expect(page.locator("#unwatched")).to_be_hidden()
+    expect(page.locator("#letter-text")).to_have_value(marker + " en nog meer")
