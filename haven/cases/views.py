@@ -146,6 +146,7 @@ def _transcript(request: HttpRequest, conversation: Conversation) -> list[Transc
     system: dict[str, str] = {
         Message.Kind.JOINED: _("The counsellor accepted the conversation."),
         Message.Kind.ENDED: ended,
+        Message.Kind.QUICK_EXIT: _("The visitor left quickly (the quick exit)."),
         Message.Kind.RETURNED: _("Returning visitor: they gave a valid return code."),
     }
     lines = []

@@ -459,6 +459,16 @@ class VisitorConsumer(_BaseConsumer):
             lock=(Conversation, conversation_id),
         )
 
+    async def on_quick_exit(self, frame: dict[str, Any]) -> None:
+        conversation_id = self._require_conversation()
+        await db.write(
+            services.conversation_end,
+            conversation_id=conversation_id,
+            party=Conversation.Party.VISITOR,
+            quick=True,
+            lock=(Conversation, conversation_id),
+        )
+
     async def on_return_code_request(self, frame: dict[str, Any]) -> None:
         # The phrase goes to this socket only and is kept nowhere: not in the stream, not
         # in a group event, not in a log line.

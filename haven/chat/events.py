@@ -42,6 +42,8 @@ class StateEvent(TypedDict):
     # is "waiting" only from its start, which ``welcome`` and ``hello`` say.
     status: str
     ended_by: NotRequired[str]
+    # With "ended" by the visitor: they used the quick exit (true only; absent otherwise).
+    quick: NotRequired[bool]
 
 
 class QueuePositionEvent(TypedDict):
@@ -235,7 +237,7 @@ def message_event(message: Message) -> MessageEvent:
     }
 
 
-def state_event(conversation: Conversation) -> StateEvent:
+def state_event(conversation: Conversation, *, quick: bool = False) -> StateEvent:
     event: StateEvent = {
         "type": "state",
         "conversation": str(conversation.id),
@@ -243,6 +245,8 @@ def state_event(conversation: Conversation) -> StateEvent:
     }
     if conversation.ended_by:
         event["ended_by"] = conversation.ended_by
+    if quick:
+        event["quick"] = True
     return event
 
 

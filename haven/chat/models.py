@@ -101,6 +101,8 @@ class Message(models.Model):
         TEXT = "text", _("text")
         JOINED = "joined", _("counsellor joined")
         ENDED = "ended", _("conversation ended")
+        # The visitor used the quick exit: an end, told as such (someone may have come).
+        QUICK_EXIT = "quick_exit", _("visitor left quickly")
         RETURNED = "returned", _("returning visitor")
 
     conversation = models.ForeignKey(

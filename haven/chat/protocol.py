@@ -50,6 +50,8 @@ VISITOR_FRAMES: dict[str, tuple[Field, ...]] = {
     # "Someone is coming": the visitor hid the chat (true) or came back to it (false).
     "cover": (Field("covered", "bool"),),
     "end": (),
+    # The quick exit: the visitor left in a hurry (the console is told so, not as an end).
+    "quick_exit": (),
     "return_code_request": (),
     "return_code_use": (Field("code", "str", MAX_RETURN_CODE_LENGTH),),
 }

@@ -400,8 +400,14 @@ def conversation_accept(*, conversation_id: uuid.UUID, counsellor: Any) -> Conve
 
 
 @transaction.atomic
-def conversation_end(*, conversation_id: uuid.UUID, party: str, actor: Any = None) -> Conversation:
-    """End a conversation, by the visitor or by its counsellor. Ending twice is harmless."""
+def conversation_end(
+    *, conversation_id: uuid.UUID, party: str, actor: Any = None, quick: bool = False
+) -> Conversation:
+    """End a conversation, by the visitor or by its counsellor. Ending twice is harmless.
+
+    ``quick``: the visitor used the quick exit. It ends the same way, but the stream's last
+    entry and the state event say so, for the counsellor to read it rightly (someone may
+    have come into the room)."""
     conversation = _lock(conversation_id)
     if party == Conversation.Party.COUNSELLOR:
         holds = (
@@ -415,11 +421,11 @@ def conversation_end(*, conversation_id: uuid.UUID, party: str, actor: Any = Non
         raise ValueError(f"Unknown party {party!r}")
     if conversation.status == Conversation.Status.ENDED:
         return conversation
-    _end(conversation, party=party)
+    _end(conversation, party=party, quick=quick and party == Conversation.Party.VISITOR)
     return conversation
 
 
-def _end(conversation: Conversation, *, party: str) -> None:
+def _end(conversation: Conversation, *, party: str, quick: bool = False) -> None:
     """End a locked conversation that has not ended: the stream's last entry, the state to
     both sides, and the queue or the live list it leaves."""
     was_waiting = conversation.status == Conversation.Status.WAITING
@@ -427,8 +433,9 @@ def _end(conversation: Conversation, *, party: str) -> None:
     conversation.ended_at = clock.now()
     conversation.ended_by = party
     conversation.save(update_fields=["status", "ended_at", "ended_by"])
-    _append(conversation, sender=Message.Sender.SYSTEM, kind=Message.Kind.ENDED)
-    _broadcast(conversation_group(conversation.id), state_event(conversation))
+    kind = Message.Kind.QUICK_EXIT if quick else Message.Kind.ENDED
+    _append(conversation, sender=Message.Sender.SYSTEM, kind=kind)
+    _broadcast(conversation_group(conversation.id), state_event(conversation, quick=quick))
     if was_waiting:
         _queue_leave(conversation)
     else:

@@ -74,9 +74,12 @@ def console_home(request: HttpRequest) -> HttpResponse:
         return render(request, "chat/console_forbidden.html", refusal, status=403)
     context = {
         "other_language": language_switch(request),
+        "time_zone": settings.TIME_ZONE,
         "client_config": {
             "maxLength": settings.HAVEN_MAX_MESSAGE_LENGTH,
             "language": get_language() or settings.LANGUAGE_CODE,
+            # Every time staff see is the helpline's, not the computer's.
+            "timeZone": settings.TIME_ZONE,
             "text": _console_texts(),
         },
     }
@@ -163,7 +166,9 @@ def _console_texts() -> dict[str, str]:
         "reconnecting": _("Connection lost. Reconnecting…"),
         "connected": _("Connected"),
         "queueEmpty": _("No one is waiting."),
-        "waitingSince": _("waiting since %(time)s"),
+        # Minutes, counting on while the console is open; the clock time in the helpline's
+        # time zone (the console says so).
+        "waitingFor": _("waiting %(minutes)s min (since %(time)s)"),
         # Both forms, for the script to pick by count (Dutch and English share the rule n != 1).
         "messagesOne": ngettext("%(count)s message", "%(count)s messages", 1),
         "messagesMany": ngettext("%(count)s message", "%(count)s messages", 2),
@@ -178,6 +183,11 @@ def _console_texts() -> dict[str, str]:
         "ended": _("The conversation has ended."),
         "endedByVisitor": _("The visitor ended the conversation."),
         "endedByCounsellor": _("You ended the conversation."),
+        # The quick exit: not an ordinary end. Someone may have come into the room.
+        "leftQuickly": _(
+            "The visitor left quickly (the quick exit). Someone may have come in. The "
+            "conversation has ended."
+        ),
         "taken": _("A colleague has accepted this conversation."),
         "typing": _("The visitor is typing…"),
         "sending": _("Sending…"),

@@ -116,6 +116,8 @@ HTTP_TABLE: dict[str, dict[str, str]] = {
     "/letter/leave": dict.fromkeys(ROLES, NOT_ALLOWED),
     "/letter/read": dict.fromkeys(ROLES, NOT_ALLOWED),
     "/letter/add": dict.fromkeys(ROLES, NOT_ALLOWED),
+    # The two questions after a chat (haven/feedback/views.py): POST only, for anybody.
+    "/feedback": dict.fromkeys(ROLES, NOT_ALLOWED),
     # Messages left for later (haven/letters/urls.py): whoever uses the console answers.
     "/console/letters/": CONSOLE_ONLY,
     "/console/letters/count/": CONSOLE_ONLY,

@@ -651,3 +651,17 @@ def test_a_visitor_who_wrote_and_left_unanswered_reaches_the_supervisors_list(
     assert wrote.coded_at is not None
     html = supervisor.get("/en/console/cases/").content.decode()
     assert str(wrote.id) not in html
+
+
+def test_the_coding_page_shows_times_in_the_helplines_zone(people, clock, settings) -> None:  # type: ignore[no-untyped-def]
+    """A message sent at 09:00 UTC on 2 March reads 10:00 (Amsterdam, winter time),
+    whatever zone the server runs in; a quick exit is told as such in the transcript."""
+    conversation, _token = chat_services.conversation_start(language="nl")
+    chat_services.message_send(
+        conversation_id=conversation.id, sender="visitor", text="synthetic", client_id="t1"
+    )
+    chat_services.conversation_accept(conversation_id=conversation.id, counsellor=people["own"])
+    chat_services.conversation_end(conversation_id=conversation.id, party="visitor", quick=True)
+    page = signed_in(people["own"]).get(coding_url(conversation)).content.decode()
+    assert '<time datetime="2026-03-02T10:00:00+01:00">10:00</time>' in page
+    assert "The visitor left quickly (the quick exit)." in page

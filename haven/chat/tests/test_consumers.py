@@ -630,3 +630,28 @@ async def test_someone_is_coming_tells_the_console_and_ends_nothing(anna) -> Non
     assert (await receive_until(console, "message"))["message"]["client_id"] == "v1"
     await visitor.disconnect()
     await console.disconnect()
+
+
+async def test_the_quick_exit_is_told_to_the_console_as_such(anna) -> None:
+    """A quick exit ends the conversation like an end, but the state and the stream's last
+    entry say the visitor left quickly; an ordinary end says nothing of the kind."""
+    visitor, console, conversation = await accepted(anna)
+    await visitor.send_json_to({"type": "quick_exit"})
+    frames = await receive_each(console, "state", "message")
+    state, last = frames["state"], frames["message"]
+    assert state == {
+        "type": "state",
+        "conversation": conversation,
+        "status": "ended",
+        "ended_by": "visitor",
+        "quick": True,
+    }
+    assert (last["message"]["sender"], last["message"]["kind"]) == ("system", "quick_exit")
+    await visitor.disconnect()
+    # An ordinary end, for comparison: no "quick".
+    visitor, _welcome = await start_visitor()
+    await visitor.send_json_to({"type": "end"})
+    state = await receive_until(visitor, "state")
+    assert "quick" not in state and state["ended_by"] == "visitor"
+    await visitor.disconnect()
+    await console.disconnect()

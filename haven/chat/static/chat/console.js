@@ -131,9 +131,10 @@
       var head = document.createElement("div");
       head.className = "queue-head";
       var label = document.createElement("strong");
-      label.textContent = "#" + (index + 1) + " · " + fmt(T.waitingSince, {
-        time: window.HavenSocket.time(entry.waiting_since, config.language),
-      });
+      label.className = "waiting-label";
+      label.dataset.place = String(index + 1);
+      label.dataset.since = entry.waiting_since;
+      waitingLabel(label);
       var count = document.createElement("span");
       count.className = "small";
       count.textContent = fmt(entry.message_count === 1 ? T.messagesOne : T.messagesMany, { count: entry.message_count });
@@ -228,6 +229,22 @@
     });
   }
 
+  // "#1 · waiting 7 min (since 21:05)": the minutes count on by themselves (tickWaits), in
+  // place, so that a counsellor tabbing through the queue keeps their focus.
+  function waitingLabel(label) {
+    var since = label.dataset.since;
+    var minutes = Math.max(0, Math.floor((Date.now() - new Date(since).getTime()) / 60000));
+    label.textContent = "#" + label.dataset.place + " · " + fmt(T.waitingFor, {
+      minutes: minutes,
+      time: window.HavenSocket.time(since, config.language, config.timeZone),
+    });
+  }
+
+  function tickWaits() {
+    Array.prototype.forEach.call(el.queue.querySelectorAll(".waiting-label"), waitingLabel);
+  }
+  window.setInterval(tickWaits, 30000);
+
   /* ---------- the open conversation ---------- */
 
   function messageItem(c, message) {
@@ -249,7 +266,9 @@
     if (message.sender === "system") {
       li.className = "msg system";
       li.textContent = message.kind === "joined" ? (c.mine ? T.joined : T.joinedColleague)
+        : message.kind === "quick_exit" ? T.leftQuickly
         : (c.endedBy === "visitor" ? T.endedByVisitor : c.endedBy === "counsellor" ? T.endedByCounsellor : T.ended);
+      if (message.kind === "quick_exit") li.classList.add("left-quickly");
       return li;
     }
     li.className = "msg " + (message.sender === "counsellor" ? "mine" : "theirs");
@@ -265,7 +284,7 @@
     if (message.sent_at) {
       var time = document.createElement("time");
       time.dateTime = message.sent_at;
-      time.textContent = window.HavenSocket.time(message.sent_at, config.language);
+      time.textContent = window.HavenSocket.time(message.sent_at, config.language, config.timeZone);
       li.appendChild(time);
     }
     if (message.pending) {
@@ -298,7 +317,7 @@
     if (c.status === "waiting") el.status.textContent = T.waitingPreview;
     else if (c.status === "active" && !c.mine) el.status.textContent = T.readOnly;
     else if (c.status === "taken") el.status.textContent = T.taken;
-    else if (c.status === "ended") el.status.textContent = T.ended;
+    else if (c.status === "ended") el.status.textContent = c.leftQuickly ? T.leftQuickly : T.ended;
     else if (c.covered) el.status.textContent = T.covered;
     else el.status.textContent = "";
     el.log.textContent = "";
@@ -343,6 +362,7 @@
   function addMessage(c, message) {
     if (c.messages[message.seq]) return false;
     c.messages[message.seq] = message;
+    if (message.kind === "quick_exit") c.leftQuickly = true;
     // lastSeq: every number up to it is here. A gap means a live event went missing.
     while (c.messages[c.lastSeq + 1]) c.lastSeq += 1;
     if (message.seq > c.lastSeq + 1) {
@@ -466,6 +486,12 @@
         if (frame.status === "ended" && c.status !== "ended") countSoon();
         c.status = frame.status;
         if (frame.ended_by) c.endedBy = frame.ended_by;
+        if (frame.quick) c.leftQuickly = true;
+        if (frame.status === "ended" && c.id === current) {
+          // Whoever ended it, nobody is typing any more: not for five more seconds.
+          window.clearTimeout(typingTimer);
+          el.typing.textContent = "";
+        }
         if (frame.status === "taken" && c.id === current) say(T.taken);
         if (c.id === current) renderPane();
         renderMine();

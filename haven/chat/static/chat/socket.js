@@ -80,9 +80,13 @@
     });
   };
 
-  HavenSocket.time = function (iso, language) {
+  // The clock time of ``iso``; in ``timeZone`` when given (staff pages: the helpline's own
+  // zone, whatever the computer is set to), else in the browser's.
+  HavenSocket.time = function (iso, language, timeZone) {
+    var options = { hour: "2-digit", minute: "2-digit" };
+    if (timeZone) options.timeZone = timeZone;
     try {
-      return new Date(iso).toLocaleTimeString(language, { hour: "2-digit", minute: "2-digit" });
+      return new Date(iso).toLocaleTimeString(language, options);
     } catch (e) {
       return "";
     }

@@ -116,7 +116,7 @@
 
   function quickExit() {
     try {
-      if (socket && state && welcomed) socket.send({ type: "end" });
+      if (socket && state && welcomed) socket.send({ type: "quick_exit" });
     } catch (e) { /* leaving anyway */ }
     forget();
     if (socket) socket.stop();
@@ -192,7 +192,7 @@
   function addMessage(message) {
     if (shown[message.seq]) return;
     shown[message.seq] = true;
-    if (message.kind === "ended") return;  // the ended view says it
+    if (message.kind === "ended" || message.kind === "quick_exit") return;  // the ended view says it
     if (message.kind === "returned") el.codeUse.hidden = true;  // linked: no second code
     var li = messageItem(message);
     li.dataset.seq = String(message.seq);

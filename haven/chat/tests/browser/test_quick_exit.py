@@ -51,9 +51,12 @@ def test_quick_exit_leaves_no_way_back(
     page.go_back()
     expect(page).not_to_have_url(ON_HAVEN)
 
-    # The console learns at once that the visitor has gone.
-    counsellor.expect_ended()
-    expect(counsellor.log.last).to_have_text(counsellor.texts["endedByVisitor"])
+    # The console learns at once that the visitor has gone, in a hurry: not as a normal end,
+    # and no "typing" line is left behind.
+    expect(counsellor.page.locator("#pane-status")).to_have_text(counsellor.texts["leftQuickly"])
+    expect(counsellor.page.locator("#console-composer")).to_be_hidden()
+    expect(counsellor.log.last).to_have_text(counsellor.texts["leftQuickly"])
+    expect(counsellor.page.locator("#console-typing")).to_have_text("")
 
     # sessionStorage belongs to the tab: opening Haven again in the same tab starts afresh.
     page.goto(server.base_url + "/")
