@@ -330,6 +330,11 @@ HAVEN_CONSOLE_PRESENCE_SECONDS = int(os.environ.get("HAVEN_CONSOLE_PRESENCE_SECO
 # Messages left for later (haven.letters): longer than a chat message, a few per source an hour.
 HAVEN_MAX_LETTER_LENGTH = int(os.environ.get("HAVEN_MAX_LETTER_LENGTH", "6000"))
 HAVEN_LETTERS_PER_SOURCE_PER_HOUR = int(os.environ.get("HAVEN_LETTERS_PER_SOURCE_PER_HOUR", "5"))
+# Wrong codes for messages left for later, from all sources together, before reading them
+# is closed for the rest of the hour (a code opens a letter's words; see haven.letters).
+HAVEN_LETTER_CODE_FAILURES_PER_HOUR = int(
+    os.environ.get("HAVEN_LETTER_CODE_FAILURES_PER_HOUR", "300")
+)
 # The two questions after a chat (haven.feedback): a few answers per source an hour.
 HAVEN_FEEDBACK_PER_SOURCE_PER_HOUR = int(os.environ.get("HAVEN_FEEDBACK_PER_SOURCE_PER_HOUR", "3"))
 

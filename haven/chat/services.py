@@ -124,18 +124,19 @@ def conversation_start(*, language: str, source: str | None = None) -> tuple[Con
 
     Returns the conversation and the visitor's secret token; only its hash is stored.
     ``source`` is the visitor's hashed source (see haven.core.sources), used only for the
-    abuse limits in memory; it is never stored with the conversation.
+    abuse limits in memory; it is never stored with the conversation. Outside the opening
+    hours nothing starts (:class:`Closed`), and the try does not count towards the limits.
     """
+    now = clock.now()
+    schedule = selectors.schedule()
+    if not schedule.is_open(now):
+        raise Closed(closed_message(schedule.next_opening(now)))
     if source is not None:
         if abuse.is_marked("blocked-source", source):
             raise Refused(_("You cannot start a new chat right now. Please try again later."))
         started = abuse.hit("starts", source, window=3600)
         if started > settings.HAVEN_STARTS_PER_SOURCE_PER_HOUR:
             raise Refused(_("You cannot start a new chat right now. Please try again later."))
-    now = clock.now()
-    schedule = selectors.schedule()
-    if not schedule.is_open(now):
-        raise Closed(closed_message(schedule.next_opening(now)))
     token = secrets.token_urlsafe(32)
     language = language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
     conversation = Conversation.objects.create(
@@ -164,10 +165,15 @@ def closed_message(next_opening: dt.datetime | None) -> str:
 
 @transaction.atomic
 def console_present(*, presence_id: uuid.UUID, user: Any) -> None:
-    """An open console (one browser tab) is still there (see ConsolePresence)."""
+    """An open console (one browser tab) is still there (see ConsolePresence). Rows of
+    consoles whose worker died without closing them are cleared on the way (long gone:
+    ten times the presence period)."""
+    now = clock.now()
     ConsolePresence.objects.update_or_create(
-        id=presence_id, defaults={"user": user, "seen_at": clock.now()}
+        id=presence_id, defaults={"user": user, "seen_at": now}
     )
+    stale = now - dt.timedelta(seconds=10 * settings.HAVEN_CONSOLE_PRESENCE_SECONDS)
+    ConsolePresence.objects.filter(seen_at__lt=stale).delete()
 
 
 @transaction.atomic

@@ -80,6 +80,8 @@ def console_home(request: HttpRequest) -> HttpResponse:
             "language": get_language() or settings.LANGUAGE_CODE,
             # Every time staff see is the helpline's, not the computer's.
             "timeZone": settings.TIME_ZONE,
+            # Only to keep this person's notification choices apart in a shared browser.
+            "userId": request.user.pk,
             "text": _console_texts(),
         },
     }
@@ -153,6 +155,7 @@ def _visitor_texts() -> dict[str, str]:
         ),
         "letterTooLong": _("Your message is too long. Make it shorter."),
         "codeNeeded": _("Type the four words of your code first."),
+        "nobodyOnline": _("Nobody from our team is online right now."),
         "feedbackThanks": _("Thank you for your answers."),
         "feedbackChoose": _("Choose an answer first, or just leave it."),
         # The tab's title while the chat hides behind the shopping list ("someone is coming").

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 import time
 from typing import Any
@@ -61,10 +62,25 @@ async def _daily_key() -> bytes:
     return key
 
 
+def _network(address: str) -> str:
+    """The part of an address that stands for one place: an IPv6 address by its /64 (one
+    home or phone network, which hands out any number of addresses within it); an IPv4
+    address whole."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False).network_address) + "/64"
+    return str(ip)
+
+
 async def source_id(address: str) -> str:
-    """The keyed hash of ``address`` for today."""
+    """The keyed hash of ``address`` (an IPv6 address by its /64) for today."""
     key = await _daily_key()
-    return hmac.new(key, address.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(key, _network(address).encode("utf-8"), hashlib.sha256).hexdigest()[:32]
 
 
 def source_of(scope_or_request: Any) -> str | None:

@@ -1,22 +1,27 @@
-"""A visitor's answers to the two questions after a chat.
+"""Visitors' answers to the two questions after a chat, as counts only.
 
-Not linked to the conversation in any way: no conversation id, no time but the month, and
-a random primary key, so that neither a column nor the order of the rows lines an answer
-up with the chat it came after.
+No answer is kept as a row of its own: each one adds 1 to the count of its month,
+question and answer. So nothing (no column, no row order, no insertion id) can line an
+answer up with the chat it came after; what is stored is already the figure.
 """
 
 from __future__ import annotations
 
-import uuid
-
 from django.db import models
 
 
-class Feedback(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    month = models.DateField(db_index=True)  # the first day of the month it was given in
-    helped = models.CharField(max_length=16, blank=True)
-    come_back = models.CharField(max_length=16, blank=True)
+class FeedbackTally(models.Model):
+    month = models.DateField()  # the first day of the month the answers were given in
+    question = models.CharField(max_length=16)
+    answer = models.CharField(max_length=16)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["month", "question", "answer"], name="feedback_tally_unique"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"feedback {self.month:%Y-%m}"
+        return f"{self.month:%Y-%m} {self.question}={self.answer}: {self.count}"

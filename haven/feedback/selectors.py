@@ -3,30 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from typing import Any
 
-from django.db.models import Count
+from django.db.models import Sum
 
 from haven.feedback import questions
-from haven.feedback.models import Feedback
+from haven.feedback.models import FeedbackTally
 
 
 def feedback_counts(start: dt.date, end: dt.date) -> dict[str, dict[str, int]]:
-    """``{question: {answer: count}}`` for the answers given from ``start`` up to (not
-    including) ``end``, by month. One query."""
-    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    """``{question: {answer: count}}`` for the months from ``start``'s up to (not including)
+    ``end``: whole months, as the answers are counted by month. One query."""
+    counts: dict[str, dict[str, int]] = {}
     rows = (
-        Feedback.objects.filter(month__gte=start.replace(day=1), month__lt=end)
-        .values("helped", "come_back")
-        .annotate(n=Count("id"))
+        FeedbackTally.objects.filter(month__gte=start.replace(day=1), month__lt=end)
+        .values("question", "answer")
+        .annotate(n=Sum("count"))
     )
     for row in rows:
-        for question in ("helped", "come_back"):
-            code = row[question]
-            if code:
-                counts[question][code] = counts[question].get(code, 0) + row["n"]
-    return dict(counts)
+        counts.setdefault(row["question"], {})[row["answer"]] = int(row["n"])
+    return counts
 
 
 def feedback_figures(

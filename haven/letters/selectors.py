@@ -45,3 +45,19 @@ def answered() -> QuerySet[Letter]:
 
 def entries(letter: Letter) -> list[LetterEntry]:
     return list(LetterEntry.objects.filter(letter=letter).order_by("seq"))
+
+
+def thread(letter: Letter) -> dict[str, Any]:
+    """What the visitor's page shows of a letter: its entries and whether it waits."""
+    return {
+        "awaiting_reply": letter.awaiting_reply,
+        "entries": [
+            {
+                "seq": entry.seq,
+                "sender": entry.sender,
+                "text": entry.text,
+                "sent_at": entry.created_at.isoformat(),
+            }
+            for entry in entries(letter)
+        ],
+    }

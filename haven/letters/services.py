@@ -9,6 +9,7 @@ code without a letter all get the same words.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ from haven.chat.services import ChatError, MessageInvalid, NotFound, Refused, cl
 from haven.core import abuse, broadcast, clock
 from haven.letters import selectors
 from haven.letters.models import Letter, LetterEntry
+
+logger = logging.getLogger(__name__)
 
 
 class CodeRefused(ChatError):
@@ -97,67 +100,103 @@ def _tell_consoles() -> None:
 class LeftLetter:
     letter: Letter
     code: str  # the return code's phrase: shown to the visitor once, never stored
+    thread: dict[str, Any]  # what the visitor's page shows (selectors.thread)
 
 
 @transaction.atomic
-def letter_leave(*, text: str, language: str, source: str | None = None) -> LeftLetter:
+def letter_leave(
+    *, text: str, language: str, client_id: str = "", source: str | None = None
+) -> LeftLetter:
     """A visitor leaves a message: a new case (not coded, so not counted until a counsellor
-    codes a chat of it), a new return code for it, and the letter."""
+    codes a chat of it), a new return code for it, and the letter.
+
+    ``client_id`` is the page's own id for this message: sent again after a lost answer,
+    it finds the letter stored the first time instead of storing it twice, and gives a new
+    code for it (the first one was never seen, and is never stored)."""
     cleaned = _checked_text(text)
+    if client_id:
+        earlier = Letter.objects.filter(client_id=client_id).first()
+        if earlier is not None:
+            code = case_services.return_code_create(case=earlier.case)
+            return LeftLetter(letter=earlier, code=code, thread=selectors.thread(earlier))
     _check_source(source)
     now = clock.now()
     language = language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
     case = Case.objects.create(created_at=now)
     code = case_services.return_code_create(case=case)
-    letter = Letter.objects.create(case=case, language=language, created_at=now, last_at=now)
+    letter = Letter.objects.create(
+        case=case, language=language, created_at=now, last_at=now, client_id=client_id or None
+    )
     _append(letter, sender=Letter.Sender.VISITOR, text=cleaned)
-    return LeftLetter(letter=letter, code=code)
+    return LeftLetter(letter=letter, code=code, thread=selectors.thread(letter))
 
 
-def _letter_for_code(phrase: str, source: str | None) -> Letter:
-    """The newest letter of the code's case, locked; tries counted per source."""
+def _letter_for_code(phrase: str, source: str | None, *, lock: bool) -> Letter:
+    """The newest letter of the code's case. A code opens the words of a letter, so every
+    try counts: per source, in the same hourly count as codes typed in a chat, and every
+    failed try in one count for the whole helpline, which shuts the door for the hour when
+    someone guesses from many addresses at once. A blocked source gets nothing."""
     if source is not None:
-        tries = abuse.hit("letter-code-source", source, window=3600)
+        if abuse.is_marked("blocked-source", source):
+            raise _code_refused()
+        tries = abuse.hit("return-code-source", source, window=3600)
         if tries > settings.HAVEN_RETURN_CODE_ATTEMPTS_PER_SOURCE:
             raise _code_refused()
-    case = case_services.return_code_case(phrase=phrase)
-    if case is None:
+    failures_key = ("letter-code-failures", "all")
+    if abuse.count(*failures_key, window=3600) >= settings.HAVEN_LETTER_CODE_FAILURES_PER_HOUR:
         raise _code_refused()
-    letter = (
-        Letter.objects.select_for_update()
-        .filter(case=case, purged_at__isnull=True)
-        .order_by("-created_at")
-        .first()
-    )
+    case = case_services.return_code_case(phrase=phrase)
+    letters = Letter.objects.filter(case=case, purged_at__isnull=True).order_by("-created_at")
+    letter = None if case is None else (letters.select_for_update() if lock else letters).first()
     if letter is None:
+        failed = abuse.hit(*failures_key, window=3600)
+        if failed == settings.HAVEN_LETTER_CODE_FAILURES_PER_HOUR:
+            logger.warning(
+                "Many wrong codes for messages left for later this hour (%s): reading them "
+                "is closed until the hour has passed",
+                failed,
+            )
         raise _code_refused()
     return letter
 
 
-@transaction.atomic
-def letter_open_by_code(*, phrase: str, source: str | None = None) -> Letter:
-    """The visitor comes back with their code: their letter (the entries are read with
-    :func:`haven.letters.selectors.entries`). Counts as a try with a code."""
-    return _letter_for_code(phrase, source)
+def letter_open_by_code(*, phrase: str, source: str | None = None) -> dict[str, Any]:
+    """The visitor comes back with their code: their letter's thread (a read, counted as
+    a try with a code; no lock, so that guesses never queue behind anybody's writes)."""
+    return selectors.thread(_letter_for_code(phrase, source, lock=False))
 
 
 @transaction.atomic
-def letter_add(*, phrase: str, text: str, source: str | None = None) -> Letter:
+def letter_add(*, phrase: str, text: str, source: str | None = None) -> dict[str, Any]:
     """The visitor writes again in their letter (it waits for an answer again)."""
     cleaned = _checked_text(text)
-    letter = _letter_for_code(phrase, source)
+    if source is not None and abuse.is_marked("blocked-source", source):
+        raise Refused(_("You cannot leave a message right now. Please try again later."))
+    letter = _letter_for_code(phrase, source, lock=True)
     _append(letter, sender=Letter.Sender.VISITOR, text=cleaned)
-    return letter
+    return selectors.thread(letter)
+
+
+class LetterChanged(ChatError):
+    code = "changed"
 
 
 @transaction.atomic
-def letter_reply(*, actor: Any, letter_id: uuid.UUID, text: str) -> LetterEntry:
-    """A counsellor answers a letter."""
+def letter_reply(
+    *, actor: Any, letter_id: uuid.UUID, text: str, seen_seq: int | None = None
+) -> LetterEntry:
+    """A counsellor answers a letter. ``seen_seq``: the last entry the counsellor saw; if
+    the letter has more since (the visitor wrote again, a colleague answered, or the same
+    form was sent twice), nothing is stored and the counsellor reads it first."""
     if not can(actor, Action.USE_CONSOLE):
         raise NotFound(_("This message was not found."))
     letter = Letter.objects.select_for_update().filter(pk=letter_id, purged_at__isnull=True).first()
     if letter is None:
         raise NotFound(_("This message was not found."))
+    if seen_seq is not None and letter.last_seq != seen_seq:
+        raise LetterChanged(
+            _("Something was written in this message since you opened it. Read it first.")
+        )
     entry = _append(letter, sender=Letter.Sender.COUNSELLOR, text=_checked_text(text), author=actor)
     audit_record(actor=actor, action="letter.reply", target_type="letter", target_id=letter.id)
     return entry

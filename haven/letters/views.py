@@ -28,34 +28,17 @@ from haven.core.sources import source_of
 from haven.core.visitor_calls import bad_request, json_body, refusal, text_field
 from haven.letters import selectors, services
 from haven.letters.forms import ReplyForm
-from haven.letters.models import Letter, LetterEntry
+from haven.letters.models import Letter
 
 # --- the visitor ------------------------------------------------------------------------------
-
-
-def _thread(letter: Letter, entries: list[LetterEntry]) -> dict[str, Any]:
-    return {
-        "awaiting_reply": letter.awaiting_reply,
-        "entries": [
-            {
-                "seq": entry.seq,
-                "sender": entry.sender,
-                "text": entry.text,
-                "sent_at": entry.created_at.isoformat(),
-            }
-            for entry in entries
-        ],
-    }
-
-
-def _letter_thread(letter: Letter) -> dict[str, Any]:
-    return _thread(letter, selectors.entries(letter))
 
 
 @csrf_exempt
 @require_POST
 async def leave(request: HttpRequest) -> JsonResponse:
-    """``{"text"}`` → ``{"code", "awaiting_reply", "entries"}``: the code is shown once."""
+    """``{"text", "client_id"}`` → ``{"code", "awaiting_reply", "entries"}``: the code is
+    shown once. The same ``client_id`` again (a resend after a lost answer) finds the same
+    letter, with a new code."""
     data = json_body(request)
     if data is None:
         return bad_request()
@@ -64,12 +47,12 @@ async def leave(request: HttpRequest) -> JsonResponse:
             services.letter_leave,
             text=text_field(data, "text"),
             language=get_language() or "nl",
+            client_id=text_field(data, "client_id")[:64],
             source=source_of(request),
         )
     except ChatError as exc:
         return refusal(exc)
-    thread = await db.read(_letter_thread, left.letter)
-    return JsonResponse({"code": left.code, **thread})
+    return JsonResponse({"code": left.code, **left.thread})
 
 
 @csrf_exempt
@@ -80,12 +63,12 @@ async def read(request: HttpRequest) -> JsonResponse:
     if data is None:
         return bad_request()
     try:
-        letter = await db.write(
+        thread = await db.read(
             services.letter_open_by_code, phrase=text_field(data, "code"), source=source_of(request)
         )
     except ChatError as exc:
         return refusal(exc)
-    return JsonResponse(await db.read(_letter_thread, letter))
+    return JsonResponse(thread)
 
 
 @csrf_exempt
@@ -96,7 +79,7 @@ async def add(request: HttpRequest) -> JsonResponse:
     if data is None:
         return bad_request()
     try:
-        letter = await db.write(
+        thread = await db.write(
             services.letter_add,
             phrase=text_field(data, "code"),
             text=text_field(data, "text"),
@@ -104,7 +87,7 @@ async def add(request: HttpRequest) -> JsonResponse:
         )
     except ChatError as exc:
         return refusal(exc)
-    return JsonResponse(await db.read(_letter_thread, letter))
+    return JsonResponse(thread)
 
 
 # --- counsellors ------------------------------------------------------------------------------
@@ -152,11 +135,14 @@ def letter_detail(request: HttpRequest, letter_id: uuid.UUID) -> HttpResponse:
         letter = services.letter_read(actor=request.user, letter_id=letter_id)
     except NotFound:
         raise Http404 from None
-    form = ReplyForm(request.POST or None)
+    form = ReplyForm(request.POST or None, initial={"seen_seq": letter.last_seq})
     if request.method == "POST" and form.is_valid():
         try:
             services.letter_reply(
-                actor=request.user, letter_id=letter.id, text=form.cleaned_data["text"]
+                actor=request.user,
+                letter_id=letter.id,
+                text=form.cleaned_data["text"],
+                seen_seq=form.cleaned_data["seen_seq"],
             )
         except NotFound:
             raise Http404 from None

@@ -184,3 +184,25 @@ async def test_a_start_outside_the_hours_gets_a_closed_error_frame(settings) -> 
     frame = await receive(visitor)
     assert (frame["type"], frame["code"]) == ("error", "closed")
     await visitor.disconnect()
+
+
+@pytest.mark.django_db
+def test_a_try_while_closed_does_not_count_towards_the_start_limit(clock, settings) -> None:  # type: ignore[no-untyped-def]
+    """People sharing an address who press "start" while closed are not locked out later."""
+    settings.HAVEN_STARTS_PER_SOURCE_PER_HOUR = 1
+    evenings()
+    for _ in range(3):
+        with pytest.raises(services.Closed):
+            services.conversation_start(language="nl", source="shared")
+    clock.advance(hours=9)
+    services.conversation_start(language="nl", source="shared")
+
+
+@pytest.mark.django_db
+def test_consoles_of_a_dead_worker_are_cleared_in_time(clock, counsellor) -> None:  # type: ignore[no-untyped-def]
+    import uuid
+
+    services.console_present(presence_id=uuid.uuid4(), user=counsellor)
+    clock.advance(seconds=601)
+    services.console_present(presence_id=uuid.uuid4(), user=counsellor)
+    assert ConsolePresence.objects.count() == 1

@@ -27,6 +27,16 @@ async def test_same_address_same_day_same_hash_and_no_address_in_it(clock) -> No
     assert len(first) == 32 and set(first) <= set("0123456789abcdef")
 
 
+async def test_an_ipv6_network_is_one_source(clock) -> None:
+    """A phone or home network gets a whole /64 and may use any address in it: limits
+    count the /64, so changing the last half of the address gives no fresh tries. An IPv4
+    address written as IPv6 is the same IPv4 source."""
+    one = await sources.source_id("2001:db8:1:2::1")
+    assert one == await sources.source_id("2001:db8:1:2:ffff:ffff:ffff:fffe")
+    assert one != await sources.source_id("2001:db8:1:3::1")
+    assert await sources.source_id("::ffff:203.0.113.9") == await sources.source_id("203.0.113.9")
+
+
 async def test_the_key_changes_every_day(clock) -> None:
     """Tomorrow the same address hashes differently: nothing links the two days."""
     today = await sources.source_id("203.0.113.9")

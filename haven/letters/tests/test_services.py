@@ -37,21 +37,21 @@ def test_the_code_opens_the_letter_on_any_device_and_shows_the_answer(clock, cou
     clock.advance(hours=20)
     services.letter_reply(actor=counsellor, letter_id=left.letter.id, text="Fijn dat je schreef.")
     typed = "  " + left.code.replace("-", " ").upper() + " "
-    letter = services.letter_open_by_code(phrase=typed, source="src-a")
-    entries = selectors.entries(letter)
-    assert [(e.sender, e.text) for e in entries] == [
+    thread = services.letter_open_by_code(phrase=typed, source="src-a")
+    assert [(e["sender"], e["text"]) for e in thread["entries"]] == [
         ("visitor", TEXT),
         ("counsellor", "Fijn dat je schreef."),
     ]
-    assert not letter.awaiting_reply
-    assert entries[1].author == counsellor
+    assert not thread["awaiting_reply"]
+    assert selectors.entries(left.letter)[1].author == counsellor
 
 
 def test_writing_again_makes_the_letter_wait_for_an_answer_again(clock, counsellor) -> None:  # type: ignore[no-untyped-def]
     left = services.letter_leave(text=TEXT, language="nl")
     services.letter_reply(actor=counsellor, letter_id=left.letter.id, text="Dank je.")
     assert selectors.awaiting_count() == 0
-    services.letter_add(phrase=left.code, text="Nog iets.", source="src-a")
+    thread = services.letter_add(phrase=left.code, text="Nog iets.", source="src-a")
+    assert thread["awaiting_reply"] and len(thread["entries"]) == 3
     assert selectors.awaiting_count() == 1
     assert [e.seq for e in selectors.entries(Letter.objects.get())] == [1, 2, 3]
 
@@ -81,9 +81,71 @@ def test_tries_with_a_code_are_limited_per_source(clock, settings) -> None:  # t
             services.letter_open_by_code(phrase="aap-beer-kat-vis", source="guesser")
     with pytest.raises(services.CodeRefused):
         services.letter_open_by_code(phrase=left.code, source="guesser")
-    assert services.letter_open_by_code(phrase=left.code, source="other").pk == left.letter.pk
+    assert services.letter_open_by_code(phrase=left.code, source="other")["entries"]
     clock.advance(hours=1, seconds=1)
-    assert services.letter_open_by_code(phrase=left.code, source="guesser").pk == left.letter.pk
+    assert services.letter_open_by_code(phrase=left.code, source="guesser")["entries"]
+
+
+def test_codes_typed_in_a_chat_and_for_a_letter_share_one_count(clock, settings) -> None:  # type: ignore[no-untyped-def]
+    """A source does not get twice the tries by guessing in both places."""
+    from haven.cases.services import ReturnCodeRefused, return_code_use
+    from haven.chat import services as chat_services
+
+    settings.HAVEN_RETURN_CODE_ATTEMPTS_PER_SOURCE = 3
+    left = services.letter_leave(text=TEXT, language="nl")
+    conversation, _token = chat_services.conversation_start(language="nl")
+    for _ in range(3):
+        with pytest.raises(ReturnCodeRefused):
+            return_code_use(conversation_id=conversation.id, phrase="aap-beer-kat-vis", source="g")
+    with pytest.raises(services.CodeRefused):
+        services.letter_open_by_code(phrase=left.code, source="g")
+
+
+def test_many_wrong_codes_from_anywhere_close_reading_for_the_hour(clock, settings, caplog) -> None:  # type: ignore[no-untyped-def]
+    """Guessing from many addresses at once: after the helpline-wide number of wrong codes
+    even a right code is refused until the hour has passed, and it is logged once."""
+    settings.HAVEN_LETTER_CODE_FAILURES_PER_HOUR = 4
+    left = services.letter_leave(text=TEXT, language="nl")
+    for n in range(4):
+        with pytest.raises(services.CodeRefused):
+            services.letter_open_by_code(phrase="aap-beer-kat-vis", source=f"address-{n}")
+    with pytest.raises(services.CodeRefused):
+        services.letter_open_by_code(phrase=left.code, source="the-visitor")
+    assert len([r for r in caplog.records if "Many wrong codes" in r.getMessage()]) == 1
+    clock.advance(hours=1, seconds=1)
+    assert services.letter_open_by_code(phrase=left.code, source="the-visitor")["entries"]
+
+
+def test_a_blocked_source_can_neither_read_nor_add(clock) -> None:  # type: ignore[no-untyped-def]
+    from haven.core import abuse
+
+    left = services.letter_leave(text=TEXT, language="nl")
+    abuse.mark("blocked-source", "blocked", seconds=60)
+    with pytest.raises(services.CodeRefused):
+        services.letter_open_by_code(phrase=left.code, source="blocked")
+    with pytest.raises(Refused):
+        services.letter_add(phrase=left.code, text="meer", source="blocked")
+
+
+def test_the_same_message_sent_again_is_stored_once_with_a_new_code(clock) -> None:  # type: ignore[no-untyped-def]
+    """The page's answer was lost and it sends again (same client id): one letter, and a
+    second code for it that works as well as the first (which was never seen)."""
+    first = services.letter_leave(text=TEXT, language="nl", client_id="page-1")
+    again = services.letter_leave(text=TEXT, language="nl", client_id="page-1")
+    assert again.letter.pk == first.letter.pk and again.code != first.code
+    assert Letter.objects.count() == 1 and LetterEntry.objects.count() == 1
+    assert services.letter_open_by_code(phrase=again.code)["entries"][0]["text"] == TEXT
+    other = services.letter_leave(text=TEXT, language="nl", client_id="page-2")
+    assert other.letter.pk != first.letter.pk
+
+
+def test_an_answer_to_an_older_state_of_the_letter_is_not_stored(clock, counsellor) -> None:  # type: ignore[no-untyped-def]
+    """The visitor wrote again, or the same answer was sent twice: refused, read it first."""
+    left = services.letter_leave(text=TEXT, language="nl")
+    services.letter_reply(actor=counsellor, letter_id=left.letter.id, text="Eén", seen_seq=1)
+    with pytest.raises(services.LetterChanged):
+        services.letter_reply(actor=counsellor, letter_id=left.letter.id, text="Eén", seen_seq=1)
+    assert LetterEntry.objects.filter(sender="counsellor").count() == 1
 
 
 def test_a_source_may_leave_a_few_messages_an_hour_and_a_blocked_one_none(clock, settings) -> None:  # type: ignore[no-untyped-def]

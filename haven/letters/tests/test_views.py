@@ -109,7 +109,7 @@ def test_counsellors_see_the_waiting_letters_and_answer_them(counsellor) -> None
     detail = f"/en/console/letters/{left.letter.id}/"
     page = client.get(detail).content.decode()
     assert TEXT in page
-    response = client.post(detail, {"text": "Fijn dat je schreef."})
+    response = client.post(detail, {"text": "Fijn dat je schreef.", "seen_seq": "1"})
     assert response.status_code == 302
     page = client.get("/en/console/letters/").content.decode()
     assert "No message is waiting for an answer." in page
@@ -122,7 +122,26 @@ def test_an_empty_answer_is_refused_on_the_page(counsellor) -> None:  # type: ig
     left = services.letter_leave(text=TEXT, language="nl")
     client = Client()
     sign_in_fully(client, counsellor)
-    response = client.post(f"/en/console/letters/{left.letter.id}/", {"text": " "})
+    response = client.post(f"/en/console/letters/{left.letter.id}/", {"text": " ", "seen_seq": "1"})
     assert response.status_code == 200
     assert 'id="reply-error"' in response.content.decode()
     assert Letter.objects.get().awaiting_reply
+
+
+@pytest.mark.django_db
+def test_an_answer_sent_twice_is_stored_once(counsellor) -> None:  # type: ignore[no-untyped-def]
+    """A double click sends the same form twice: the second is refused with a word why,
+    and the page shows the letter as it is now, language included."""
+    left = services.letter_leave(text=TEXT, language="en")
+    client = Client()
+    sign_in_fully(client, counsellor)
+    detail = f"/en/console/letters/{left.letter.id}/"
+    assert "Written in: English." in client.get(detail).content.decode()
+    form = {"text": "Thank you for writing.", "seen_seq": "1"}
+    assert client.post(detail, form).status_code == 302
+    page = client.post(detail, form)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Something was written in this message since you opened it." in html
+    assert 'aria-describedby="id_text_helptext reply-error"' in html
+    assert Letter.objects.get().last_seq == 2

@@ -423,6 +423,8 @@
         break;
       case "queue_entry":
         if (newer(queueSeq, frame.entry.conversation, frame.entry.seq, false)) {
+          // seq 0: a visitor just started (not an entry heard again after a reconnect).
+          if (frame.entry.seq === 0 && !queue[frame.entry.conversation]) notify();
           queue[frame.entry.conversation] = frame.entry;
           renderQueueSoon();
         }
@@ -464,7 +466,10 @@
       case "message":
         c = conv(frame.conversation);
         if (addMessage(c, frame.message)) {
-          if (frame.message.sender === "visitor" && c.mine && (c.id !== current || document.hidden)) c.unread += 1;
+          if (frame.message.sender === "visitor" && c.mine && (c.id !== current || document.hidden)) {
+            c.unread += 1;
+            notify();
+          }
           if (frame.message.sender === "visitor" && c.id === current) el.typing.textContent = "";
           if (c.id === current) renderPane();
           renderMine();
@@ -542,6 +547,80 @@
         break;
     }
   }
+
+  /* ---------- notifications: a sound and the tab's title ---------- */
+
+  // A new visitor in the queue, or a visitor's message in one of this counsellor's chats
+  // that is not on screen: a short tone, and "(2) " before the tab's title until the
+  // counsellor looks. Each can be turned off; the choice is kept in this browser, per
+  // account (a counsellor's own computer: nothing of a visitor is in it).
+  var PREFS_KEY = "haven.console.notify." + config.userId;
+  var baseTitle = document.title;
+  var unseen = 0;
+  var prefs = (function () {
+    try {
+      return JSON.parse(window.localStorage.getItem(PREFS_KEY) || "{}");
+    } catch (e) {
+      return {};
+    }
+  })();
+  var soundBox = document.getElementById("notify-sound");
+  var titleBox = document.getElementById("notify-title");
+  soundBox.checked = prefs.sound !== false;
+  titleBox.checked = prefs.title !== false;
+
+  function savePrefs() {
+    prefs = { sound: soundBox.checked, title: titleBox.checked };
+    try { window.localStorage.setItem(PREFS_KEY, JSON.stringify(prefs)); } catch (e) { /* kept for this page only */ }
+    if (!titleBox.checked) clearUnseen();
+  }
+  soundBox.addEventListener("change", savePrefs);
+  // A browser lets a page make sound only after a click or a key in it: get the sound
+  // ready then, so that the first new visitor is heard.
+  function wakeAudio() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    try {
+      audio = audio || new Context();
+      if (audio.resume) audio.resume();
+    } catch (e) { /* no sound here */ }
+  }
+  document.addEventListener("click", wakeAudio);
+  document.addEventListener("keydown", wakeAudio);
+  titleBox.addEventListener("change", savePrefs);
+
+  var audio = null;
+  function beep() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    try {
+      audio = audio || new Context();
+      var tone = audio.createOscillator();
+      var gain = audio.createGain();
+      tone.frequency.value = 660;
+      gain.gain.setValueAtTime(0.08, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.35);
+      tone.connect(gain);
+      gain.connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.35);
+    } catch (e) { /* no sound here: the title still says it */ }
+  }
+
+  function notify() {
+    if (soundBox.checked) beep();
+    if (titleBox.checked && (document.hidden || !document.hasFocus())) {
+      unseen += 1;
+      document.title = "(" + unseen + ") " + baseTitle;
+    }
+  }
+
+  function clearUnseen() {
+    unseen = 0;
+    document.title = baseTitle;
+  }
+  window.addEventListener("focus", clearUnseen);
+  document.addEventListener("visibilitychange", function () { if (!document.hidden) clearUnseen(); });
 
   /* ---------- messages left for later ---------- */
 

@@ -151,7 +151,8 @@
     el.letterSent.hidden = view !== "letter-sent";
     el.letterThread.hidden = view !== "letter-thread";
     el.safety.hidden = view !== "safety";
-    el.coverChat.hidden = view !== "chat";
+    // "Someone is coming" wherever words are on screen: the chat and the message views.
+    el.coverChat.hidden = ["chat", "letter", "letter-sent", "letter-thread"].indexOf(view) < 0;
     el.chat.hidden = view !== "chat";
     el.ended.hidden = view !== "ended";
   }
@@ -263,10 +264,14 @@
       return;
     }
     feedbackError.textContent = "";
+    var sendButton = document.getElementById("feedback-send");
+    if (sendButton.disabled) return;
+    sendButton.disabled = true;
     post(config.feedbackUrl, {
       helped: helped ? helped.value : "",
       come_back: comeBack ? comeBack.value : "",
     }).then(function (answer) {
+      sendButton.disabled = false;
       if (!answer.ok && answer.data.error !== "unavailable") {
         feedbackError.textContent = answer.data.message || T.letterFailed;
         return;
@@ -311,7 +316,8 @@
       if (typeof estimate === "number") {
         wait = " " + (estimate > 60 ? T.waitHour : fmt(T.waitAbout, { minutes: estimate }));
       }
-      setStatus(line + wait + " " + T.writeAlready);
+      // Nobody online: said in the status line too, which a screen reader announces.
+      setStatus(line + wait + " " + T.writeAlready + (watched === false ? " " + T.nobodyOnline : ""));
       if (waitingSince === null) {
         waitingSince = Date.now();
         longWaitTimer = window.setTimeout(function () { showLongWait(true); },
@@ -483,7 +489,9 @@
   });
   document.getElementById("intro-code-form").addEventListener("submit", function (event) {
     event.preventDefault();
-    askIfSafe();
+    // Closed: no chat can start, so Enter reads the answer to a message instead.
+    if (el.introCodeStart.hidden) readLetter();
+    else askIfSafe();
   });
 
   /* ---------- the connection ---------- */
@@ -502,7 +510,8 @@
           showEnded(frame.ended_by);
           return;
         }
-        show("chat");
+        // (A reconnection while the visitor writes a message instead leaves them there.)
+        if (el.letter.hidden && el.letterSent.hidden) show("chat");
         applyStatus(frame.status, frame.position, frame.estimate_minutes, frame.watched);
         flushOutbox();
         // After a reconnection: still hidden is said again (a console that reconnected
@@ -538,7 +547,7 @@
       case "state":
         if (frame.status === "ended") showEnded(frame.ended_by);
         else applyStatus(frame.status);
-        if (frame.status === "active" && !el.letter.hidden && letterFromChat) {
+        if (frame.status === "active" && !el.letter.hidden && letterFromChat && !letterBusy) {
           // A counsellor came while the visitor was writing a message instead: back to the
           // chat (the words stay in the message form, not lost).
           show("chat");
@@ -580,6 +589,10 @@
     }
     if ((frame.code === "not_found" || frame.code === "unavailable" || frame.code === "closed") && !frame.client_id && !welcomed) {
       // The chat could not be found or started: back to the start, with a calm word why.
+      if (frame.code === "closed" && state && state.outbox.length && !el.letterText.value) {
+        // Words typed while the chat was starting are not lost: they wait in the message form.
+        el.letterText.value = state.outbox.map(function (entry) { return entry.text; }).join("\n\n");
+      }
       forget();
       if (socket) socket.stop();
       socket = null;
@@ -649,6 +662,9 @@
   var letterCode = "";
   var letterFromChat = false;   // opened from a waiting chat nobody watches
   var letterBusy = false;
+  // This message's own id, kept until it is stored: sent again after a lost answer, the
+  // server finds the message stored the first time instead of storing it twice.
+  var letterClientId = null;
 
   function showClosed(message) {
     el.closedNotice.textContent = message;
@@ -723,15 +739,19 @@
     letterBusy = true;
     el.letterSend.disabled = true;
     el.letterError.textContent = "";
-    post(config.letterUrls.leave, { text: text }).then(function (answer) {
+    letterClientId = letterClientId || window.HavenSocket.newId();
+    post(config.letterUrls.leave, { text: text, client_id: letterClientId }).then(function (answer) {
       letterBusy = false;
       el.letterSend.disabled = false;
       if (!answer.ok) {
         el.letterError.textContent = answer.data.message || T.letterFailed;
         return;
       }
-      if (letterFromChat) leaveChatQuietly();
+      // A counsellor who accepted meanwhile keeps the chat: the message is left as well,
+      // and "I wrote it down" leads back to the chat.
+      if (letterFromChat && status !== "active") leaveChatQuietly();
       letterFromChat = false;
+      letterClientId = null;
       el.letterText.value = "";
       el.letterCode.textContent = String(answer.data.code).split("-").join(" ");
       show("letter-sent");
@@ -748,6 +768,11 @@
   });
   document.getElementById("letter-sent-done").addEventListener("click", function () {
     el.letterCode.textContent = "";  // out of the page, not only out of sight
+    if (state && state.token) {
+      show("chat");
+      el.message.focus();
+      return;
+    }
     show("intro");
     el.leaveLetter.focus();
   });
@@ -767,7 +792,9 @@
     el.letterNoAnswer.hidden = !data.awaiting_reply;
   }
 
-  document.getElementById("intro-code-read").addEventListener("click", function () {
+  document.getElementById("intro-code-read").addEventListener("click", readLetter);
+
+  function readLetter() {
     var code = el.introCodeInput.value.trim();
     el.introCodeError.textContent = "";
     if (!code) {
@@ -791,7 +818,7 @@
       show("letter-thread");
       el.letterThreadTitle.focus();
     });
-  });
+  }
 
   el.letterMoreForm.addEventListener("submit", function (event) {
     event.preventDefault();
@@ -838,6 +865,9 @@
     tellCover();
     if (covered) el.coverTitle.focus();
     else if (!el.chat.hidden) el.message.focus();
+    else if (!el.letter.hidden) el.letterText.focus();
+    else if (!el.letterSent.hidden) el.letterSentTitle.focus();
+    else if (!el.letterThread.hidden) el.letterThreadTitle.focus();
     else if (!el.ended.hidden) document.getElementById("new-chat").focus();  // ended meanwhile
   }
 
