@@ -171,7 +171,12 @@ def test_a_visitor_nobody_watches_can_turn_the_wait_into_a_message(
     page.locator("#letter-send").click()
     expect(page.locator("#letter-code")).to_have_text(FOUR_WORDS)
     expect(page.locator("#chat")).to_be_hidden()
-    expect(page.locator("#cover-chat")).to_be_hidden()
+    # The code is on screen: "someone is coming" hides it too, and brings it back.
+    page.locator("#cover-chat").click()
+    expect(page.locator("#cover")).to_be_visible()
+    expect(page.locator("#letter-sent")).to_be_hidden()
+    page.locator("#uncover").click()
+    expect(page.locator("#letter-sent-title")).to_be_focused()
     assert page.evaluate("() => window.sessionStorage.length") == 0
     expect(page.locator("#log li")).to_have_count(0)
     # The chat left the queue: a counsellor who comes now does not find it waiting.
