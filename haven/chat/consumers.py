@@ -741,6 +741,15 @@ class CounsellorConsumer(_BaseConsumer):
             lock=(Conversation, frame["conversation"]),
         )
 
+    async def on_availability(self, frame: dict[str, Any]) -> None:
+        # Every console of this counsellor hears the result (an "availability" event).
+        await db.write(
+            services.counsellor_availability_set,
+            user=self.user,
+            available=frame["available"],
+            max_chats=frame["max_chats"],
+        )
+
     async def on_block(self, frame: dict[str, Any]) -> None:
         # The visitor's source may be known only to the worker the visitor is on.
         await abuse.refresh("conversation-source", str(frame["conversation"]))
@@ -782,11 +791,17 @@ class CounsellorConsumer(_BaseConsumer):
 
 
 def _console_snapshot(user: Any, *, supervisor: bool) -> ConsoleHelloEvent:
+    available, max_chats = selectors.availability_of(user)
     hello: ConsoleHelloEvent = {
         "type": "hello",
         "queue": selectors.waiting_queue(),
         "conversations": selectors.counsellor_conversations(user),
         "letters_awaiting": letter_selectors.awaiting_count(),
+        "availability": {
+            "type": "availability",
+            "available": available,
+            "max_chats": max_chats or 0,
+        },
     }
     if supervisor:
         hello["live"] = selectors.live_conversations()

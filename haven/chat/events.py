@@ -157,6 +157,7 @@ class ConsoleHelloEvent(TypedDict):
     conversations: list[ConsoleConversation]
     live: NotRequired[list[ConsoleConversation]]  # supervisors only
     letters_awaiting: int  # messages left for later that wait for an answer (LettersEvent)
+    availability: AvailabilityEvent  # this counsellor's, as set
 
 
 class AssignedEvent(TypedDict):
@@ -189,6 +190,14 @@ class LettersEvent(TypedDict):
     awaiting: int
 
 
+class AvailabilityEvent(TypedDict):
+    """To all of one counsellor's consoles: their availability, as set (also in hello)."""
+
+    type: Literal["availability"]
+    available: bool
+    max_chats: int  # 0: no limit
+
+
 class ReadEvent(TypedDict):
     type: Literal["read"]
     conversation: str
@@ -215,6 +224,7 @@ Event = (
     | LiveEntryEvent
     | LiveLeaveEvent
     | LettersEvent
+    | AvailabilityEvent
 )
 
 

@@ -233,3 +233,18 @@ class ConsolePresence(models.Model):
 
     def __str__(self) -> str:
         return f"console of {self.user_id}"
+
+
+class CounsellorAvailability(models.Model):
+    """Whether a counsellor takes new conversations now, and how many at once. No row:
+    available, with no limit (how every counsellor starts)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    available = models.BooleanField(default=True)
+    # None: no limit.
+    max_chats = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"availability of {self.user_id}"

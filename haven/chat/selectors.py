@@ -19,6 +19,7 @@ from haven.chat.events import ConsoleConversation, MessagePayload, QueueEntry, m
 from haven.chat.models import (
     ConsolePresence,
     Conversation,
+    CounsellorAvailability,
     Message,
     OpeningException,
     OpeningHours,
@@ -113,10 +114,19 @@ def waiting_order_and_pace() -> tuple[list[str], int, bool]:
 
 
 def queue_watched() -> bool:
-    """Whether a console is open somewhere (heard of within HAVEN_CONSOLE_PRESENCE_SECONDS):
-    if not, nobody sees the queue, and waiting visitors are told so."""
+    """Whether a console of an available counsellor is open somewhere (heard of within
+    HAVEN_CONSOLE_PRESENCE_SECONDS): if not, nobody will take a new conversation, and
+    waiting visitors are told so. (A counsellor at their limit still counts: they see the
+    queue and take the next one when a conversation ends.)"""
     since = clock.now() - dt.timedelta(seconds=settings.HAVEN_CONSOLE_PRESENCE_SECONDS)
-    return ConsolePresence.objects.filter(seen_at__gte=since).exists()
+    away = CounsellorAvailability.objects.filter(available=False).values("user_id")
+    return ConsolePresence.objects.filter(seen_at__gte=since).exclude(user_id__in=away).exists()
+
+
+def availability_of(user: Any) -> tuple[bool, int | None]:
+    """(available, max_chats) as the counsellor set them; (True, None) if never set."""
+    row = CounsellorAvailability.objects.filter(user_id=user.pk).first()
+    return (True, None) if row is None else (row.available, row.max_chats)
 
 
 def schedule() -> hours.Schedule:

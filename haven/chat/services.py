@@ -36,6 +36,7 @@ from haven.chat.events import (
     CONSOLE_GROUP,
     SUPERVISOR_GROUP,
     AssignedEvent,
+    AvailabilityEvent,
     CoverEvent,
     Event,
     LiveEntryEvent,
@@ -51,7 +52,13 @@ from haven.chat.events import (
     message_event,
     state_event,
 )
-from haven.chat.models import ConsolePresence, Conversation, Message, TranscriptHold
+from haven.chat.models import (
+    ConsolePresence,
+    Conversation,
+    CounsellorAvailability,
+    Message,
+    TranscriptHold,
+)
 from haven.core import abuse, broadcast, clock
 
 logger = logging.getLogger(__name__)
@@ -174,6 +181,37 @@ def console_present(*, presence_id: uuid.UUID, user: Any) -> None:
     )
     stale = now - dt.timedelta(seconds=10 * settings.HAVEN_CONSOLE_PRESENCE_SECONDS)
     ConsolePresence.objects.filter(seen_at__lt=stale).delete()
+
+
+MAX_CHATS_LIMIT = 12  # the highest limit a counsellor can set (0: no limit)
+
+
+@transaction.atomic
+def counsellor_availability_set(*, user: Any, available: bool, max_chats: int) -> None:
+    """A counsellor says whether they take new conversations now, and how many at once
+    (0: no limit). Every console of theirs hears it; waiting visitors learn at the next
+    heartbeat whether anybody available still watches the queue."""
+    if not selectors.can_counsel(user):
+        raise NotFound(_("This conversation was not found."))
+    if not 0 <= max_chats <= MAX_CHATS_LIMIT:
+        raise MessageInvalid(
+            _("Choose a limit from 1 to %(max)s, or no limit.") % {"max": MAX_CHATS_LIMIT},
+            code="bad_field",
+        )
+    CounsellorAvailability.objects.update_or_create(
+        user=user, defaults={"available": available, "max_chats": max_chats or None}
+    )
+    event: AvailabilityEvent = {
+        "type": "availability",
+        "available": available,
+        "max_chats": max_chats,
+    }
+    _broadcast(counsellor_group(user.id), event)
+    audit_record(
+        actor=user,
+        action="counsellor.availability",
+        detail={"available": available, "max_chats": max_chats},
+    )
 
 
 @transaction.atomic
@@ -371,6 +409,23 @@ def conversation_accept(*, conversation_id: uuid.UUID, counsellor: Any) -> Conve
     """
     if not selectors.can_counsel(counsellor):
         raise NotFound(_("This conversation was not found."))
+    available, max_chats = selectors.availability_of(counsellor)
+    if not available:
+        raise ConversationUnavailable(
+            _("You are set to away. Set yourself available to accept a conversation.")
+        )
+    if max_chats is not None:
+        holding = Conversation.objects.filter(
+            counsellor=counsellor, status=Conversation.Status.ACTIVE
+        ).count()
+        if holding >= max_chats:
+            raise ConversationUnavailable(
+                _(
+                    "You have %(count)s conversations open, your limit. End one first, or "
+                    "raise your limit."
+                )
+                % {"count": holding}
+            )
     now = clock.now()
     taken = Conversation.objects.filter(
         pk=conversation_id, status=Conversation.Status.WAITING

@@ -75,6 +75,7 @@ def console_home(request: HttpRequest) -> HttpResponse:
     context = {
         "other_language": language_switch(request),
         "time_zone": settings.TIME_ZONE,
+        "chat_limits": range(1, services.MAX_CHATS_LIMIT + 1),
         "client_config": {
             "maxLength": settings.HAVEN_MAX_MESSAGE_LENGTH,
             "language": get_language() or settings.LANGUAGE_CODE,

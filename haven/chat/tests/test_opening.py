@@ -206,3 +206,69 @@ def test_consoles_of_a_dead_worker_are_cleared_in_time(clock, counsellor) -> Non
     clock.advance(seconds=601)
     services.console_present(presence_id=uuid.uuid4(), user=counsellor)
     assert ConsolePresence.objects.count() == 1
+
+
+# --- available or away ------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_counsellor_away_or_at_their_limit_accepts_nothing(clock, counsellor) -> None:  # type: ignore[no-untyped-def]
+    """Away: no accept. A limit of one: the second waits until the first ends. No limit
+    again: as before."""
+    first = services.conversation_start(language="nl")[0]
+    second = services.conversation_start(language="nl")[0]
+    services.counsellor_availability_set(user=counsellor, available=False, max_chats=1)
+    with pytest.raises(services.ConversationUnavailable) as refused:
+        services.conversation_accept(conversation_id=first.id, counsellor=counsellor)
+    assert "away" in refused.value.message
+    services.counsellor_availability_set(user=counsellor, available=True, max_chats=1)
+    services.conversation_accept(conversation_id=first.id, counsellor=counsellor)
+    with pytest.raises(services.ConversationUnavailable):
+        services.conversation_accept(conversation_id=second.id, counsellor=counsellor)
+    services.conversation_end(conversation_id=first.id, party="visitor")
+    services.conversation_accept(conversation_id=second.id, counsellor=counsellor)
+    assert selectors.availability_of(counsellor) == (True, 1)
+    services.counsellor_availability_set(user=counsellor, available=True, max_chats=0)
+    assert selectors.availability_of(counsellor) == (True, None)
+    with pytest.raises(services.MessageInvalid):
+        services.counsellor_availability_set(user=counsellor, available=True, max_chats=99)
+
+
+@pytest.mark.django_db
+def test_only_available_counsellors_watch_the_queue(clock, counsellor, make_counsellor) -> None:  # type: ignore[no-untyped-def]
+    """Every open console away: waiting visitors are told nobody is there. One colleague
+    available again: watched."""
+    import uuid
+
+    colleague = make_counsellor("bram")
+    services.console_present(presence_id=uuid.uuid4(), user=counsellor)
+    services.console_present(presence_id=uuid.uuid4(), user=colleague)
+    services.counsellor_availability_set(user=counsellor, available=False, max_chats=0)
+    assert selectors.queue_watched()
+    services.counsellor_availability_set(user=colleague, available=False, max_chats=0)
+    assert not selectors.queue_watched()
+    services.counsellor_availability_set(user=colleague, available=True, max_chats=2)
+    assert selectors.queue_watched()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_the_console_sets_availability_and_every_console_of_theirs_hears_it(  # type: ignore[no-untyped-def]
+    counsellor,
+) -> None:
+    """In hello, then by the frame; an accept while away is refused with a word why."""
+    first, hello = await connect_console(counsellor)
+    assert hello["availability"] == {"type": "availability", "available": True, "max_chats": 0}
+    second, _hello = await connect_console(counsellor)
+    await first.send_json_to({"type": "availability", "available": False, "max_chats": 3})
+    for console in (first, second):
+        told = await receive_until(console, "availability")
+        assert (told["available"], told["max_chats"]) == (False, 3)
+    visitor, welcome = await start_visitor()
+    await first.send_json_to({"type": "accept", "conversation": welcome["conversation"]})
+    refused = await receive_until(first, "error")
+    assert refused["code"] == "unavailable"
+    await first.send_json_to({"type": "availability", "available": True, "max_chats": "3"})
+    assert (await receive_until(first, "error"))["code"] == "bad_field"
+    for socket in (first, second, visitor):
+        await socket.disconnect()

@@ -161,6 +161,8 @@
       accept.textContent = T.accept;
       accept.setAttribute("aria-label", T.accept + " " + fmt(T.conversation, { short: shortId(entry.conversation) }));
       accept.addEventListener("click", function () { acceptConversation(entry.conversation); });
+      // Away: the queue is shown (to read along), but nothing is accepted from it.
+      accept.disabled = !availability.available;
       actions.appendChild(read);
       actions.appendChild(accept);
       li.appendChild(actions);
@@ -308,6 +310,7 @@
     el.conversation.hidden = false;
     el.title.textContent = fmt(T.conversation, { short: shortId(c.id) });
     el.accept.hidden = c.status !== "waiting";
+    el.accept.disabled = !availability.available;
     el.code.hidden = !codable(c);
     el.code.href = codingUrl(c.id);
     el.code.setAttribute("aria-label", fmt(T.codeConversation, { short: shortId(c.id) }));
@@ -411,6 +414,7 @@
           c.startedAt = entry.started_at;
         });
         showLetters(frame.letters_awaiting);
+        showAvailability(frame.availability);
         // Catch up every conversation this page knows, then resend what was not stored.
         resync();
         renderQueue();
@@ -420,6 +424,11 @@
         break;
       case "letters":
         showLetters(frame.awaiting);
+        break;
+      case "availability":
+        showAvailability(frame);
+        renderQueue();
+        if (current) renderPane();
         break;
       case "queue_entry":
         if (newer(queueSeq, frame.entry.conversation, frame.entry.seq, false)) {
@@ -621,6 +630,31 @@
   }
   window.addEventListener("focus", clearUnseen);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) clearUnseen(); });
+
+  /* ---------- available or away, and how many at once ---------- */
+
+  var availability = { available: true, max_chats: 0 };
+  var availableBox = document.getElementById("available");
+  var maxChats = document.getElementById("max-chats");
+  var awayNote = document.getElementById("away-note");
+
+  function showAvailability(settings) {
+    if (!settings) return;
+    availability = settings;
+    availableBox.checked = settings.available;
+    maxChats.value = String(settings.max_chats || 0);
+    awayNote.hidden = settings.available;
+  }
+
+  function sendAvailability() {
+    socket.send({
+      type: "availability",
+      available: availableBox.checked,
+      max_chats: Number(maxChats.value) || 0,
+    });
+  }
+  availableBox.addEventListener("change", sendAvailability);
+  maxChats.addEventListener("change", sendAvailability);
 
   /* ---------- messages left for later ---------- */
 
