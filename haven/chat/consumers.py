@@ -37,6 +37,7 @@ from haven.chat.events import (
     ErrorEvent,
     Event,
     HistoryEvent,
+    NotesEvent,
     ReturnCodeAcceptedEvent,
     ReturnCodeEvent,
     StateEvent,
@@ -686,6 +687,17 @@ class CounsellorConsumer(_BaseConsumer):
         key = str(conversation.id)
         self.sent[key].cover(max([conversation.last_seq, *(m["seq"] for m in messages)]))
         await self.send_event(history)
+        # The notes to this socket only (the visitor shares the conversation's group).
+        notes: NotesEvent = {"type": "notes", "conversation": key, "text": conversation.notes}
+        await self.send_event(notes)
+
+    async def on_notes(self, frame: dict[str, Any]) -> None:
+        await db.write(
+            services.conversation_notes_save,
+            actor=self.user,
+            conversation_id=frame["conversation"],
+            text=frame["text"],
+        )
 
     async def on_accept(self, frame: dict[str, Any]) -> None:
         await db.write(

@@ -190,6 +190,15 @@ class LettersEvent(TypedDict):
     awaiting: int
 
 
+class NotesEvent(TypedDict):
+    """To a counsellor's consoles only (never to the conversation's group, where the visitor
+    listens): the notes on a conversation, after ``open`` and after they changed."""
+
+    type: Literal["notes"]
+    conversation: str
+    text: str
+
+
 class AvailabilityEvent(TypedDict):
     """To all of one counsellor's consoles: their availability, as set (also in hello)."""
 
@@ -225,6 +234,7 @@ Event = (
     | LiveLeaveEvent
     | LettersEvent
     | AvailabilityEvent
+    | NotesEvent
 )
 
 

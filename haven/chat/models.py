@@ -74,6 +74,9 @@ class Conversation(models.Model):
     coded_at = models.DateTimeField(null=True, blank=True)
     # The visitor gave a valid return code in this conversation.
     returning = models.BooleanField(default=False)
+    # The counsellor's own notes on this conversation: never sent to the visitor (they
+    # travel only to staff consoles), shown on the coding page, deleted with the transcript.
+    notes = EncryptedTextField(blank=True)
     # When the retention job deleted the messages. The conversation row (times, who
     # counselled, the case) stays: it holds no words.
     purged_at = models.DateTimeField(null=True, blank=True)

@@ -68,6 +68,8 @@ COUNSELLOR_FRAMES: dict[str, tuple[Field, ...]] = {
     "read": (Field("conversation", "uuid"), Field("seq", "int")),
     "end": (Field("conversation", "uuid"),),
     "block": (Field("conversation", "uuid"),),
+    # The counsellor's own notes on a conversation (never sent to the visitor).
+    "notes": (Field("conversation", "uuid"), Field("text", "str")),
     # Available for new conversations or away, and how many at once (0: no limit).
     "availability": (Field("available", "bool"), Field("max_chats", "int")),
 }

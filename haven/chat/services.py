@@ -42,6 +42,7 @@ from haven.chat.events import (
     LiveEntryEvent,
     LiveLeaveEvent,
     MessagePayload,
+    NotesEvent,
     QueueEntryEvent,
     QueueLeaveEvent,
     ReadEvent,
@@ -181,6 +182,31 @@ def console_present(*, presence_id: uuid.UUID, user: Any) -> None:
     )
     stale = now - dt.timedelta(seconds=10 * settings.HAVEN_CONSOLE_PRESENCE_SECONDS)
     ConsolePresence.objects.filter(seen_at__lt=stale).delete()
+
+
+MAX_NOTES_LENGTH = 4000
+
+
+@transaction.atomic
+def conversation_notes_save(*, actor: Any, conversation_id: uuid.UUID, text: str) -> None:
+    """The counsellor of a conversation (or a supervisor) keeps notes on it. They go to
+    that counsellor's consoles only, never to the conversation's group, where the visitor
+    listens."""
+    conversation = selectors.access_conversation(actor, conversation_id)
+    if conversation is None or conversation.purged_at is not None:
+        raise NotFound(_("This conversation was not found."))
+    if conversation.counsellor_id != actor.id and not can(actor, Action.READ_ANY_TRANSCRIPT):
+        raise NotFound(_("This conversation was not found."))
+    text = text.replace("\r\n", "\n").strip()
+    if len(text) > MAX_NOTES_LENGTH:
+        raise MessageInvalid(
+            _("The notes are too long. You can use up to %(limit)s characters.")
+            % {"limit": MAX_NOTES_LENGTH},
+            code="too_long",
+        )
+    Conversation.objects.filter(pk=conversation.pk).update(notes=text)
+    event: NotesEvent = {"type": "notes", "conversation": str(conversation.id), "text": text}
+    _broadcast(counsellor_group(actor.id), event)
 
 
 MAX_CHATS_LIMIT = 12  # the highest limit a counsellor can set (0: no limit)
@@ -799,7 +825,10 @@ def transcripts_purge(*, retention_days: int | None = None) -> PurgeResult:
                 reason=""
             )
             conversation.purged_at = now
-            conversation.save(update_fields=["status", "ended_at", "ended_by", "purged_at"])
+            conversation.notes = ""  # the counsellor's notes go with the transcript
+            conversation.save(
+                update_fields=["status", "ended_at", "ended_by", "purged_at", "notes"]
+            )
             purged += 1
             messages += deleted
     result = PurgeResult(purged=purged, messages=messages, held=held, closed=closed)

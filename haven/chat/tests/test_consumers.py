@@ -655,3 +655,43 @@ async def test_the_quick_exit_is_told_to_the_console_as_such(anna) -> None:
     assert "quick" not in state and state["ended_by"] == "visitor"
     await visitor.disconnect()
     await console.disconnect()
+
+
+async def test_notes_reach_the_counsellors_consoles_and_never_the_visitor(anna) -> None:
+    """Saved from one console: every console of the counsellor hears them, a console that
+    opens the conversation gets them; the visitor's socket gets nothing, and they are not in
+    the visitor's history after a resume."""
+    visitor, welcome = await start_visitor()
+    conversation = welcome["conversation"]
+    console, _ = await connect_console(anna)
+    await console.send_json_to({"type": "accept", "conversation": conversation})
+    await receive_until(console, "assigned")
+    await receive_until(visitor, "state")
+    other, _hello = await connect_console(anna)
+    secret = "Synthetic note: says the uncle drives her."
+    await console.send_json_to({"type": "notes", "conversation": conversation, "text": secret})
+    for socket in (console, other):
+        told = await receive_until(socket, "notes")
+        assert told == {"type": "notes", "conversation": conversation, "text": secret}
+    await other.send_json_to({"type": "open", "conversation": conversation, "last_seq": 0})
+    assert (await receive_until(other, "notes"))["text"] == secret
+    # The visitor: a message after the notes arrives, the notes never did.
+    await console.send_json_to(
+        {"type": "send", "conversation": conversation, "client_id": "n1", "text": "Hoi"}
+    )
+    seen = []
+    for _ in range(5):
+        frame = await receive(visitor)
+        seen.append(frame)
+        if frame["type"] == "message" and frame["message"]["client_id"] == "n1":
+            break
+    assert all(secret not in json.dumps(frame) for frame in seen)
+    await visitor.disconnect()
+    # A resume (another socket, the whole history) carries no notes either.
+    again = await connect("/ws/visitor/")
+    await again.send_json_to({"type": "resume", "token": welcome["token"], "last_seq": 0})
+    welcome, history = await receive(again), await receive(again)
+    assert secret not in json.dumps([welcome, history])
+    await again.disconnect()
+    await other.disconnect()
+    await console.disconnect()

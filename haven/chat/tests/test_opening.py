@@ -220,7 +220,7 @@ def test_a_counsellor_away_or_at_their_limit_accepts_nothing(clock, counsellor) 
     services.counsellor_availability_set(user=counsellor, available=False, max_chats=1)
     with pytest.raises(services.ConversationUnavailable) as refused:
         services.conversation_accept(conversation_id=first.id, counsellor=counsellor)
-    assert "away" in refused.value.message
+    assert "afwezig" in refused.value.message  # (Dutch, the default language)
     services.counsellor_availability_set(user=counsellor, available=True, max_chats=1)
     services.conversation_accept(conversation_id=first.id, counsellor=counsellor)
     with pytest.raises(services.ConversationUnavailable):
@@ -272,3 +272,43 @@ async def test_the_console_sets_availability_and_every_console_of_theirs_hears_i
     assert (await receive_until(first, "error"))["code"] == "bad_field"
     for socket in (first, second, visitor):
         await socket.disconnect()
+
+
+# --- the counsellor's notes ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_notes_are_the_counsellors_and_go_with_the_transcript(
+    clock, counsellor, make_counsellor
+) -> None:  # type: ignore[no-untyped-def]
+    """Written by the conversation's counsellor (a colleague cannot), encrypted at rest,
+    shown on the coding page, deleted by the retention job with the messages."""
+    from django.db import connection
+
+    from haven.chat.models import Conversation
+
+    conversation = services.conversation_start(language="nl")[0]
+    services.conversation_accept(conversation_id=conversation.id, counsellor=counsellor)
+    services.conversation_notes_save(
+        actor=counsellor, conversation_id=conversation.id, text="Synthetic note"
+    )
+    with pytest.raises(services.NotFound):
+        services.conversation_notes_save(
+            actor=make_counsellor("bram"), conversation_id=conversation.id, text="x"
+        )
+    with pytest.raises(services.MessageInvalid):
+        services.conversation_notes_save(
+            actor=counsellor, conversation_id=conversation.id, text="x" * 4001
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT notes FROM chat_conversation")
+        (stored,) = cursor.fetchone()
+    assert "Synthetic" not in stored
+    services.conversation_end(conversation_id=conversation.id, party="visitor")
+    client = Client()
+    sign_in_fully(client, counsellor)
+    page = client.get(f"/en/console/cases/conversation/{conversation.id}/").content.decode()
+    assert "Synthetic note" in page
+    clock.advance(days=31)
+    services.transcripts_purge()
+    assert Conversation.objects.get(pk=conversation.id).notes == ""

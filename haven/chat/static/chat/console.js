@@ -309,6 +309,10 @@
     el.paneEmpty.hidden = true;
     el.conversation.hidden = false;
     el.title.textContent = fmt(T.conversation, { short: shortId(c.id) });
+    // Notes: in a conversation of one's own (or, for a supervisor, any) that still has its
+    // transcript; the text comes with "open" and with every change.
+    notesBox.hidden = !(c.mine || live !== null) || c.status === "waiting";
+    if (document.activeElement !== notesText) notesText.value = c.notes || "";
     el.accept.hidden = c.status !== "waiting";
     el.accept.disabled = !availability.available;
     el.code.hidden = !codable(c);
@@ -346,6 +350,8 @@
 
   function openConversation(id) {
     if (current && conversations[current]) conversations[current].draft = el.message.value;
+    window.clearTimeout(notesTimer);
+    saveNotes();  // notes typed in the conversation being left go now
     current = id;
     var c = conv(id);
     el.message.value = c.draft || "";
@@ -424,6 +430,12 @@
         break;
       case "letters":
         showLetters(frame.awaiting);
+        break;
+      case "notes":
+        c = conv(frame.conversation);
+        c.notes = frame.text;
+        if (c.id === current && document.activeElement !== notesText) notesText.value = frame.text;
+        if (c.id === current && notesPending === null) notesState.textContent = frame.text ? T.notesSaved : "";
         break;
       case "availability":
         showAvailability(frame);
@@ -630,6 +642,32 @@
   }
   window.addEventListener("focus", clearUnseen);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) clearUnseen(); });
+
+  /* ---------- the counsellor's notes on a conversation ---------- */
+
+  var notesBox = document.getElementById("notes-box");
+  var notesText = document.getElementById("notes-text");
+  var notesState = document.getElementById("notes-state");
+  var notesPending = null;   // {conversation, text} waiting for a pause in typing
+  var notesTimer = null;
+
+  function saveNotes() {
+    if (!notesPending) return;
+    if (socket.send({ type: "notes", conversation: notesPending.conversation, text: notesPending.text })) {
+      notesPending = null;
+    } else {
+      notesTimer = window.setTimeout(saveNotes, 2000);  // the connection is back soon
+    }
+  }
+
+  notesText.addEventListener("input", function () {
+    if (!current) return;
+    conv(current).notes = notesText.value;
+    notesPending = { conversation: current, text: notesText.value };
+    notesState.textContent = T.notesSaving;
+    window.clearTimeout(notesTimer);
+    notesTimer = window.setTimeout(saveNotes, 800);
+  });
 
   /* ---------- available or away, and how many at once ---------- */
 
