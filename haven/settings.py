@@ -100,6 +100,7 @@ INSTALLED_APPS = [
     "haven.estimation",
     "haven.letters",
     "haven.feedback",
+    "haven.canned",
 ]
 
 MIDDLEWARE = [

@@ -20,6 +20,7 @@ urlpatterns = [
         path("letter/add", letter_views.add, name="letter_add"),
         path("feedback", feedback_views.give, name="feedback"),
         path("console/letters/", include("haven.letters.urls")),
+        path("console/canned/", include("haven.canned.urls")),
         # Under /console/ so that the staff middleware guards these pages too.
         path("console/cases/", include("haven.cases.urls")),
         path("console/reports/", include("haven.reports.urls")),

@@ -23,6 +23,7 @@ def staff_nav(request: HttpRequest) -> dict[str, Any]:
         return {
             "console": can(user, Action.USE_CONSOLE),
             "review": can(user, Action.REVIEW_CASES),
+            "canned": can(user, Action.MANAGE_CANNED),
             "figures": can(user, Action.VIEW_FIGURES),
             "export": can(user, Action.EXPORT_CASES),
             "import": can(user, Action.IMPORT_CASES),

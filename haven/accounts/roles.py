@@ -29,6 +29,7 @@ class Action(StrEnum):
     EXPORT_CASES = "export_cases"  # the anonymous coded records as CSV or JSON
     IMPORT_CASES = "import_cases"  # bring coded records in from CSV or JSON
     MANAGE_ACCOUNTS = "manage_accounts"  # the admin site: accounts, roles, settings
+    MANAGE_CANNED = "manage_canned"  # the console's canned responses
 
 
 # Group names as administrators see them in the admin site.
@@ -49,6 +50,7 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.EXPORT_CASES: frozenset({Role.SUPERVISOR, Role.ANALYST}),
     Action.IMPORT_CASES: frozenset({Role.SUPERVISOR}),
     Action.MANAGE_ACCOUNTS: frozenset({Role.ADMINISTRATOR}),
+    Action.MANAGE_CANNED: frozenset({Role.SUPERVISOR}),
 }
 
 

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET
 
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
+from haven.canned import selectors as canned_selectors
 from haven.chat import selectors, services, waits
 from haven.core import clock, db, metrics
 from haven.core.health import readiness
@@ -83,6 +84,7 @@ def console_home(request: HttpRequest) -> HttpResponse:
             "timeZone": settings.TIME_ZONE,
             # Only to keep this person's notification choices apart in a shared browser.
             "userId": request.user.pk,
+            "canned": canned_selectors.for_console(),
             "text": _console_texts(),
         },
     }

@@ -122,6 +122,11 @@ HTTP_TABLE: dict[str, dict[str, str]] = {
     "/console/letters/": CONSOLE_ONLY,
     "/console/letters/count/": CONSOLE_ONLY,
     "/console/letters/<uuid:letter_id>/": CONSOLE_ONLY,
+    # Canned responses (haven/canned/urls.py): supervisors manage them.
+    "/console/canned/": {**CONSOLE_ONLY, "counsellor": "404"},
+    "/console/canned/new/": {**CONSOLE_ONLY, "counsellor": "404"},
+    "/console/canned/<int:response_id>/": {**CONSOLE_ONLY, "counsellor": "404"},
+    "/console/canned/<int:response_id>/delete/": POST_ONLY,
     # Coding (haven/cases/urls.py). Paths with <...> are tried with the objects of the
     # `objects` fixture: a conversation "cora" (the counsellor) counselled and coded, its
     # case, and a hold on its transcript.
@@ -254,7 +259,15 @@ def objects(people: dict[str, Any]) -> dict[str, str]:
         "0,1,4\n1,1,2\n", method="stepwise", bootstrap=0, seed=1,
     )  # fmt: skip
     left = letter_leave(text="synthetic", language="nl")
+    from haven.canned.models import CannedResponse
+    from haven.canned.services import canned_save
+
+    canned = canned_save(
+        actor=people["supervisor"],
+        response=CannedResponse(language="nl", shortcut="hoi", title="Hoi", text="synthetic"),
+    )
     return {
+        "<int:response_id>": str(canned.pk),
         "<uuid:letter_id>": str(left.letter.id),
         "<uuid:conversation_id>": str(conversation.id),
         "<uuid:case_id>": str(case.id),

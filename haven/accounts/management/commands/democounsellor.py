@@ -34,6 +34,7 @@ class Command(BaseCommand):
         )
         TOTPDevice.objects.filter(user=user).delete()
         TOTPDevice.objects.create(user=user, name="Demo authenticator", confirmed=True)
+        _example_canned_responses(user)
         self.stdout.write("")
         self.stdout.write("  Demo counsellor login (new on every start):")
         self.stdout.write(f"    user name: {DEMO_USERNAME}")
@@ -43,3 +44,32 @@ class Command(BaseCommand):
             "    roles: counsellor, supervisor and analyst (figures at /console/reports/)"
         )
         self.stdout.write("")
+
+
+# Invented examples, so that "/" in the demo console shows something; the team writes its
+# own (supervisors, at /console/canned/). Only where there are none yet.
+EXAMPLES = [
+    ("nl", "welkom", "Welkom", "Fijn dat je ons schrijft. Je hoeft je naam niet te zeggen. "
+     "Vertel wat je wilt, in je eigen tempo."),
+    ("en", "welcome", "Welcome", "Thank you for writing to us. You do not have to tell us your "
+     "name. Tell us what you want, at your own pace."),
+    ("nl", "gevaar", "In gevaar", "Ben je nu in gevaar? Bel dan 112. Dat is gratis."),
+    ("en", "danger", "In danger", "Are you in danger right now? Then call 112. It is free."),
+]  # fmt: skip
+
+
+def _example_canned_responses(user: Any) -> None:
+    from haven.canned.models import CannedResponse
+    from haven.core import clock
+
+    if CannedResponse.objects.exists():
+        return
+    for language, shortcut, title, text in EXAMPLES:
+        CannedResponse.objects.create(
+            language=language,
+            shortcut=shortcut,
+            title=title,
+            text=text,
+            updated_at=clock.now(),
+            updated_by=user,
+        )

@@ -643,6 +643,90 @@
   window.addEventListener("focus", clearUnseen);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) clearUnseen(); });
 
+  /* ---------- canned responses: "/" and a shortcut, then edit before sending ---------- */
+
+  var cannedList = document.getElementById("canned-list");
+  var cannedMatches = [];
+  var cannedActive = -1;
+
+  function closeCanned() {
+    cannedMatches = [];
+    cannedActive = -1;
+    cannedList.textContent = "";
+    cannedList.hidden = true;
+    el.message.removeAttribute("aria-activedescendant");
+  }
+
+  function showCanned() {
+    var typed = /^\/([A-Za-z0-9_-]*)$/.exec(el.message.value);
+    if (!typed || !config.canned.length) {
+      closeCanned();
+      return;
+    }
+    var wanted = typed[1].toLowerCase();
+    cannedMatches = config.canned
+      .filter(function (r) { return r.shortcut.toLowerCase().indexOf(wanted) === 0; })
+      .slice(0, 8);
+    cannedList.textContent = "";
+    if (!cannedMatches.length) {
+      closeCanned();
+      return;
+    }
+    cannedMatches.forEach(function (response, index) {
+      var option = document.createElement("li");
+      option.id = "canned-option-" + index;
+      option.setAttribute("role", "option");
+      option.textContent = "/" + response.shortcut + " · " + response.title + " (" + response.language.toUpperCase() + ")";
+      option.addEventListener("mousedown", function (event) {
+        event.preventDefault();  // the reply box keeps the focus
+        insertCanned(index);
+      });
+      cannedList.appendChild(option);
+    });
+    cannedList.hidden = false;
+    markCanned(0);
+  }
+
+  function markCanned(index) {
+    cannedActive = index;
+    Array.prototype.forEach.call(cannedList.children, function (option, i) {
+      option.setAttribute("aria-selected", i === index ? "true" : "false");
+    });
+    el.message.setAttribute("aria-activedescendant", "canned-option-" + index);
+  }
+
+  function insertCanned(index) {
+    var response = cannedMatches[index];
+    closeCanned();
+    if (!response) return;
+    // In the box, not sent: the counsellor makes it fit this visitor first.
+    el.message.value = response.text;
+    el.message.focus();
+    el.message.setSelectionRange(el.message.value.length, el.message.value.length);
+  }
+
+  // Arrow keys choose, Enter or Tab inserts, Escape closes; true when the key was used here.
+  function cannedKey(event) {
+    if (cannedList.hidden || !cannedMatches.length) return false;
+    if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+      event.preventDefault();
+      var step = event.key === "ArrowDown" ? 1 : -1;
+      markCanned((cannedActive + step + cannedMatches.length) % cannedMatches.length);
+      return true;
+    }
+    if (event.key === "Enter" || event.key === "Tab") {
+      event.preventDefault();
+      insertCanned(cannedActive);
+      return true;
+    }
+    if (event.key === "Escape") {
+      event.preventDefault();
+      closeCanned();
+      return true;
+    }
+    return false;
+  }
+
   /* ---------- the counsellor's notes on a conversation ---------- */
 
   var notesBox = document.getElementById("notes-box");
@@ -759,6 +843,7 @@
   });
 
   el.message.addEventListener("keydown", function (event) {
+    if (cannedKey(event)) return;
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       el.composer.requestSubmit();
@@ -766,6 +851,7 @@
   });
 
   el.message.addEventListener("input", function () {
+    showCanned();
     var now = Date.now();
     if (current && now - lastTypingSent > 3000) {
       lastTypingSent = now;
