@@ -126,6 +126,9 @@ class QueueEntry(TypedDict):
     message_count: int
     preview: str  # the visitor's latest words, shortened
     seq: int  # the conversation's last sequence number when this was true
+    number: int  # its number of the day: the console calls it by this ("Gesprek 12")
+    language: str  # the visitor's page language ("nl", "en")
+    returning: bool  # the visitor gave a return code
 
 
 class QueueEntryEvent(TypedDict):
@@ -149,6 +152,10 @@ class ConsoleConversation(TypedDict):
     started_at: str
     last_seq: int
     unread: int
+    number: int  # as in QueueEntry
+    language: str
+    returning: bool
+    counsellor: str  # who holds it (user name), for the supervisors' list; "" if nobody
 
 
 class ConsoleHelloEvent(TypedDict):

@@ -53,6 +53,9 @@ class Conversation(models.Model):
     visitor_seen_at = models.DateTimeField(null=True, blank=True)
     # The highest sequence number handed out in this conversation's stream.
     last_seq = models.PositiveIntegerField(default=0)
+    # Its number among the day's conversations (1, 2, 3, … from midnight in the helpline's
+    # time zone): the short, human name the console calls it by ("Gesprek 12").
+    day_number = models.PositiveIntegerField(default=0)
     # The highest sequence number the assigned counsellor has seen (for unread counts).
     counsellor_read_seq = models.PositiveIntegerField(default=0)
 
@@ -251,3 +254,14 @@ class CounsellorAvailability(models.Model):
 
     def __str__(self) -> str:
         return f"availability of {self.user_id}"
+
+
+class ConversationDay(models.Model):
+    """How many conversations started on one day (the helpline's date), so that each gets
+    the next number: one row per day, counted up under its lock."""
+
+    day = models.DateField(primary_key=True)
+    last = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.day}: {self.last}"

@@ -64,9 +64,9 @@ def live_conversations() -> list[ConsoleConversation]:
     """Every active conversation, for supervisors (no unread counts: they only read along)."""
     return [
         console_conversation(c, unread=0)
-        for c in Conversation.objects.filter(status=Conversation.Status.ACTIVE).order_by(
-            "accepted_at"
-        )
+        for c in Conversation.objects.filter(status=Conversation.Status.ACTIVE)
+        .select_related("counsellor")
+        .order_by("accepted_at")
     ]
 
 
@@ -191,6 +191,9 @@ def waiting_queue() -> list[QueueEntry]:
             "message_count": conversation.message_count,  # type: ignore[attr-defined]
             "preview": shorten(conversation.latest_text or ""),  # type: ignore[attr-defined]
             "seq": conversation.last_seq,
+            "number": conversation.day_number,
+            "language": conversation.language,
+            "returning": conversation.returning,
         }
         for conversation in waiting
     ]
@@ -200,6 +203,7 @@ def counsellor_conversations(user: Any) -> list[ConsoleConversation]:
     """The conversations a counsellor holds now, with their unread counts."""
     conversations = (
         Conversation.objects.filter(counsellor=user, status=Conversation.Status.ACTIVE)
+        .select_related("counsellor")
         .order_by("accepted_at")
         .annotate(
             unread=Count(
@@ -221,6 +225,10 @@ def console_conversation(conversation: Conversation, *, unread: int) -> ConsoleC
         "started_at": conversation.created_at.isoformat(),
         "last_seq": conversation.last_seq,
         "unread": unread,
+        "number": conversation.day_number,
+        "language": conversation.language,
+        "returning": conversation.returning,
+        "counsellor": conversation.counsellor.get_username() if conversation.counsellor else "",
     }
 
 

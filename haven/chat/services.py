@@ -21,7 +21,7 @@ from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone, translation
@@ -56,6 +56,7 @@ from haven.chat.events import (
 from haven.chat.models import (
     ConsolePresence,
     Conversation,
+    ConversationDay,
     CounsellorAvailability,
     Message,
     TranscriptHold,
@@ -152,11 +153,28 @@ def conversation_start(*, language: str, source: str | None = None) -> tuple[Con
         language=language,
         created_at=now,
         visitor_seen_at=now,
+        day_number=_next_day_number(now),
     )
     if source is not None:
         conversation_visitor_seen(conversation_id=conversation.id, source=source)
     _queue_entry(conversation, message_count=0, preview="")
     return conversation, token
+
+
+def _next_day_number(now: dt.datetime) -> int:
+    """The next number of the day (the helpline's date). The day's row is counted up in the
+    database, under its row lock, so two workers starting chats at once never share one."""
+    day = timezone.localdate(now)
+    for _attempt in range(2):
+        if ConversationDay.objects.filter(day=day).update(last=F("last") + 1):
+            return ConversationDay.objects.get(day=day).last
+        try:
+            with transaction.atomic():
+                ConversationDay.objects.create(day=day, last=1)
+            return 1
+        except IntegrityError:
+            continue  # another worker made the day's row just now: count it up
+    raise RuntimeError("could not number the conversation")
 
 
 def closed_message(next_opening: dt.datetime | None) -> str:
@@ -965,6 +983,9 @@ class _Queued(Protocol):
     id: uuid.UUID
     created_at: dt.datetime
     last_seq: int
+    day_number: int
+    language: str
+    returning: bool
 
 
 def _queue_entry_event(
@@ -978,6 +999,9 @@ def _queue_entry_event(
             "message_count": message_count,
             "preview": preview,
             "seq": conversation.last_seq,
+            "number": conversation.day_number,
+            "language": conversation.language,
+            "returning": conversation.returning,
         },
     }
     return CONSOLE_GROUP, event

@@ -221,6 +221,8 @@ def _console_texts() -> dict[str, str]:
         "uncovered": _("The visitor is back in the chat."),
         "codeConversation": _("Code conversation %(short)s"),
         "returned": _("Returning visitor: the earlier coded record is on the coding page."),
+        # In the lists, after the conversation's name and language.
+        "returningShort": _("came back with a code"),
         "returnedWaiting": _(
             "Returning visitor: accept the conversation to see the earlier coded record."
         ),

@@ -312,3 +312,22 @@ def test_notes_are_the_counsellors_and_go_with_the_transcript(
     clock.advance(days=31)
     services.transcripts_purge()
     assert Conversation.objects.get(pk=conversation.id).notes == ""
+
+
+# --- a conversation's name in the console ---------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_conversations_are_numbered_by_the_helplines_day(clock, counsellor) -> None:  # type: ignore[no-untyped-def]
+    """1, 2, 3 from midnight in Amsterdam (23:30 UTC in winter is already the next day);
+    the queue and the consoles carry the number, the language and a return."""
+    numbers = [services.conversation_start(language="nl")[0].day_number for _ in range(3)]
+    assert numbers == [1, 2, 3]
+    clock.advance(hours=14, minutes=30)  # 23:30 UTC = 00:30 in Amsterdam, 3 March
+    late = services.conversation_start(language="en")[0]
+    assert late.day_number == 1
+    entry = next(e for e in selectors.waiting_queue() if e["conversation"] == str(late.id))
+    assert (entry["number"], entry["language"], entry["returning"]) == (1, "en", False)
+    services.conversation_accept(conversation_id=late.id, counsellor=counsellor)
+    (live,) = selectors.live_conversations()
+    assert (live["number"], live["language"], live["counsellor"]) == (1, "en", "anna")

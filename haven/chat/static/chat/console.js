@@ -65,6 +65,32 @@
 
   function shortId(id) { return id.slice(0, 6); }
 
+  // The console's name for a conversation: its number of the day ("Gesprek 12"), or the
+  // start of its id for one from before numbers were given.
+  function nameOf(id) {
+    var known = [conversations[id], queue[id], live && live[id]];
+    for (var i = 0; i < known.length; i++) {
+      if (known[i] && known[i].number) return String(known[i].number);
+    }
+    return shortId(id);
+  }
+
+  // What the server tells of a conversation besides its state: kept for the labels.
+  function absorb(c, entry) {
+    if (entry.number) c.number = entry.number;
+    if (entry.language) c.language = entry.language;
+    if (entry.returning) c.returning = true;
+    if (entry.counsellor) c.counsellor = entry.counsellor;
+  }
+
+  // " · EN · came back with a code": the visitor's language and whether they returned.
+  function tagsOf(info) {
+    var tags = "";
+    if (info && info.language) tags += " · " + info.language.toUpperCase();
+    if (info && info.returning) tags += " · " + T.returningShort;
+    return tags;
+  }
+
   function codingUrl(id) { return CODING_URL.replace(NO_ID, id); }
 
   // Whether this page may open the conversation's coding page: its own counsellor, or a
@@ -141,6 +167,10 @@
       head.appendChild(label);
       head.appendChild(count);
       li.appendChild(head);
+      var about = document.createElement("p");
+      about.className = "small queue-about";
+      about.textContent = fmt(T.conversation, { short: nameOf(entry.conversation) }) + tagsOf(entry);
+      li.appendChild(about);
       if (entry.preview) {
         var preview = document.createElement("p");
         preview.className = "preview";
@@ -153,13 +183,13 @@
       read.type = "button";
       read.className = "secondary";
       read.textContent = T.read;
-      read.setAttribute("aria-label", T.read + " " + fmt(T.conversation, { short: shortId(entry.conversation) }));
+      read.setAttribute("aria-label", T.read + " " + fmt(T.conversation, { short: nameOf(entry.conversation) }));
       read.addEventListener("click", function () { openConversation(entry.conversation); });
       var accept = document.createElement("button");
       accept.type = "button";
       accept.className = "primary";
       accept.textContent = T.accept;
-      accept.setAttribute("aria-label", T.accept + " " + fmt(T.conversation, { short: shortId(entry.conversation) }));
+      accept.setAttribute("aria-label", T.accept + " " + fmt(T.conversation, { short: nameOf(entry.conversation) }));
       accept.addEventListener("click", function () { acceptConversation(entry.conversation); });
       // Away: the queue is shown (to read along), but nothing is accepted from it.
       accept.disabled = !availability.available;
@@ -187,7 +217,7 @@
       button.type = "button";
       button.className = "conversation-link" + (c.id === current ? " current" : "") + (c.status === "ended" ? " ended" : "");
       if (c.id === current) button.setAttribute("aria-current", "true");
-      button.textContent = fmt(T.conversation, { short: shortId(c.id) });
+      button.textContent = fmt(T.conversation, { short: nameOf(c.id) }) + tagsOf(c);
       if (c.covered && c.status === "active") {
         var hidden = document.createElement("span");
         hidden.className = "covered-mark";
@@ -224,7 +254,9 @@
       var button = document.createElement("button");
       button.type = "button";
       button.className = "conversation-link" + (entry.conversation === current ? " current" : "");
-      button.textContent = fmt(T.conversation, { short: shortId(entry.conversation) });
+      // Supervisors see who has each one.
+      button.textContent = fmt(T.conversation, { short: nameOf(entry.conversation) }) + tagsOf(entry) +
+        (entry.counsellor ? " · " + entry.counsellor : "");
       button.addEventListener("click", function () { openConversation(entry.conversation); });
       li.appendChild(button);
       el.live.appendChild(li);
@@ -308,7 +340,7 @@
     var c = conv(current);
     el.paneEmpty.hidden = true;
     el.conversation.hidden = false;
-    el.title.textContent = fmt(T.conversation, { short: shortId(c.id) });
+    el.title.textContent = fmt(T.conversation, { short: nameOf(c.id) });
     // Notes: in a conversation of one's own (or, for a supervisor, any) that still has its
     // transcript; the text comes with "open" and with every change.
     notesBox.hidden = !(c.mine || live !== null) || c.status === "waiting";
@@ -317,7 +349,7 @@
     el.accept.disabled = !availability.available;
     el.code.hidden = !codable(c);
     el.code.href = codingUrl(c.id);
-    el.code.setAttribute("aria-label", fmt(T.codeConversation, { short: shortId(c.id) }));
+    el.code.setAttribute("aria-label", fmt(T.codeConversation, { short: nameOf(c.id) }));
     el.end.hidden = !((c.mine || live !== null) && c.status === "active");
     el.block.hidden = el.end.hidden;
     el.composer.hidden = !(c.mine && c.status === "active");
@@ -414,6 +446,7 @@
         }
         frame.conversations.forEach(function (entry) {
           c = conv(entry.conversation);
+          absorb(c, entry);
           c.mine = true;
           c.status = entry.status;
           c.unread = entry.unread;
@@ -470,6 +503,8 @@
         break;
       case "assigned":
         c = conv(frame.conversation.conversation);
+        absorb(c, frame.conversation);
+        if (queue[c.id]) absorb(c, queue[c.id]);
         c.mine = true;
         c.status = frame.conversation.status;
         c.unread = frame.conversation.unread;

@@ -38,6 +38,9 @@ def test_staff_read_the_helplines_time_whatever_their_computer_says(
     expect(console.page.locator("#time-zone-note")).to_contain_text("Europe/Amsterdam")
     label = console.queue_item(marker).locator(".waiting-label")
     expect(label).to_have_text(re.compile(r"\b0 min\b.*" + clock_times_around_now()))
+    # Its name is its number of the day, with the visitor's language.
+    about = console.queue_item(marker).locator(".queue-about")
+    expect(about).to_have_text(re.compile(r"^\S+ [1-9]\d* · NL$"))
     # The browser's own zone really is New York (five or six hours behind).
     offset = console.page.evaluate("() => new Date().getTimezoneOffset()")
     assert offset in (240, 300)
