@@ -131,6 +131,9 @@ def _visitor_texts() -> dict[str, str]:
         "reconnecting": _("The connection dropped. We are trying again. Your messages are safe."),
         "position": _("You are number %(position)s in line. A counsellor will be with you soon."),
         "positionFirst": _("You are next. A counsellor will be with you soon."),
+        # The same while nobody is online (no promise that someone comes soon).
+        "positionPlain": _("You are number %(position)s in line."),
+        "positionFirstPlain": _("You are first in line."),
         "writeAlready": _("You can already start writing. The counsellor will read it."),
         # The estimated wait (haven.chat.waits), after the place in line.
         "waitAbout": _("That takes about %(minutes)s minutes."),

@@ -699,8 +699,11 @@
       return;
     }
     var wanted = typed[1].toLowerCase();
+    // The visitor's own language first, so that Enter picks the response they can read.
+    var language = current && conversations[current] && conversations[current].language;
     cannedMatches = config.canned
       .filter(function (r) { return r.shortcut.toLowerCase().indexOf(wanted) === 0; })
+      .sort(function (a, b) { return (a.language === language ? 0 : 1) - (b.language === language ? 0 : 1); })
       .slice(0, 8);
     cannedList.textContent = "";
     if (!cannedMatches.length) {

@@ -311,9 +311,12 @@
     // Nobody has a console open: say so, and offer a message instead (never an unknowing wait).
     el.unwatched.hidden = !(newStatus === "waiting" && watched === false);
     if (newStatus === "waiting") {
-      var line = position && position > 1 ? fmt(T.position, { position: position }) : T.positionFirst;
+      // Nobody online: the place only, no promise that someone comes soon.
+      var line = watched === false
+        ? (position && position > 1 ? fmt(T.positionPlain, { position: position }) : T.positionFirstPlain)
+        : (position && position > 1 ? fmt(T.position, { position: position }) : T.positionFirst);
       var wait = "";
-      if (typeof estimate === "number") {
+      if (typeof estimate === "number" && watched !== false) {
         wait = " " + (estimate > 60 ? T.waitHour : fmt(T.waitAbout, { minutes: estimate }));
       }
       // Nobody online: said in the status line too, which a screen reader announces.
