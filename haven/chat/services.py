@@ -411,10 +411,14 @@ def _refusal(
         slow = _visitor_pace(conversation.id, request.source)
         if slow is not None:
             return slow
-    cleaned = clean_text(request.text)
+    return text_refusal(clean_text(request.text), limit=settings.HAVEN_MAX_MESSAGE_LENGTH)
+
+
+def text_refusal(cleaned: str, *, limit: int) -> MessageInvalid | None:
+    """Why a cleaned text (:func:`clean_text`) may not be stored, if it may not: empty, or
+    longer than ``limit`` characters. (Chat messages and messages left for later.)"""
     if not cleaned:
         return MessageInvalid(_("The message is empty."), code="empty")
-    limit = settings.HAVEN_MAX_MESSAGE_LENGTH
     if len(cleaned) > limit:
         return MessageInvalid(
             _("The message is too long. You can use up to %(limit)s characters.")

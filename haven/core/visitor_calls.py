@@ -8,6 +8,7 @@ ride on; they still take ``application/json`` only, which a cross-site form cann
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.http import HttpRequest, JsonResponse
@@ -42,3 +43,17 @@ def bad_request() -> JsonResponse:
     return JsonResponse(
         {"error": "bad_request", "message": _("Something went wrong. Try again.")}, status=400
     )
+
+
+async def answer(
+    request: HttpRequest, run: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
+) -> JsonResponse:
+    """The whole of a call: the JSON body given to ``run`` (a service called through
+    haven.core.db), its result as JSON, or the refusal in calm words."""
+    data = json_body(request)
+    if data is None:
+        return bad_request()
+    try:
+        return JsonResponse(await run(data))
+    except ChatError as exc:
+        return refusal(exc)

@@ -3,14 +3,15 @@ haven.letters.views, for the same reasons)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from haven.chat.services import ChatError
 from haven.core import db
 from haven.core.sources import source_of
-from haven.core.visitor_calls import bad_request, json_body, refusal, text_field
+from haven.core.visitor_calls import answer, text_field
 from haven.feedback import services
 
 
@@ -18,16 +19,14 @@ from haven.feedback import services
 @require_POST
 async def give(request: HttpRequest) -> JsonResponse:
     """``{"helped", "come_back"}`` → ``{"ok": true}``."""
-    data = json_body(request)
-    if data is None:
-        return bad_request()
-    try:
+
+    async def run(data: dict[str, Any]) -> dict[str, Any]:
         await db.write(
             services.feedback_give,
             helped=text_field(data, "helped"),
             come_back=text_field(data, "come_back"),
             source=source_of(request),
         )
-    except ChatError as exc:
-        return refusal(exc)
-    return JsonResponse({"ok": True})
+        return {"ok": True}
+
+    return await answer(request, run)

@@ -24,7 +24,7 @@ from haven.audit.services import audit_record
 from haven.cases import services as case_services
 from haven.cases.models import Case
 from haven.chat.events import CONSOLE_GROUP, LettersEvent, group_message
-from haven.chat.services import ChatError, MessageInvalid, NotFound, Refused, clean_text
+from haven.chat.services import ChatError, NotFound, Refused, clean_text, text_refusal
 from haven.core import abuse, broadcast, clock
 from haven.letters import selectors
 from haven.letters.models import Letter, LetterEntry
@@ -44,15 +44,9 @@ def _code_refused() -> CodeRefused:
 
 def _checked_text(text: str) -> str:
     cleaned = clean_text(text)
-    if not cleaned:
-        raise MessageInvalid(_("The message is empty."), code="empty")
-    limit = settings.HAVEN_MAX_LETTER_LENGTH
-    if len(cleaned) > limit:
-        raise MessageInvalid(
-            _("The message is too long. You can use up to %(limit)s characters.")
-            % {"limit": limit},
-            code="too_long",
-        )
+    refusal = text_refusal(cleaned, limit=settings.HAVEN_MAX_LETTER_LENGTH)
+    if refusal is not None:
+        raise refusal
     return cleaned
 
 

@@ -25,7 +25,7 @@ from haven.chat.services import ChatError, NotFound
 from haven.core import db
 from haven.core.i18n import language_switch
 from haven.core.sources import source_of
-from haven.core.visitor_calls import bad_request, json_body, refusal, text_field
+from haven.core.visitor_calls import answer, text_field
 from haven.letters import selectors, services
 from haven.letters.forms import ReplyForm
 from haven.letters.models import Letter
@@ -39,10 +39,8 @@ async def leave(request: HttpRequest) -> JsonResponse:
     """``{"text", "client_id"}`` → ``{"code", "awaiting_reply", "entries"}``: the code is
     shown once. The same ``client_id`` again (a resend after a lost answer) finds the same
     letter, with a new code."""
-    data = json_body(request)
-    if data is None:
-        return bad_request()
-    try:
+
+    async def run(data: dict[str, Any]) -> dict[str, Any]:
         left = await db.write(
             services.letter_leave,
             text=text_field(data, "text"),
@@ -50,44 +48,37 @@ async def leave(request: HttpRequest) -> JsonResponse:
             client_id=text_field(data, "client_id")[:64],
             source=source_of(request),
         )
-    except ChatError as exc:
-        return refusal(exc)
-    return JsonResponse({"code": left.code, **left.thread})
+        return {"code": left.code, **left.thread}
+
+    return await answer(request, run)
 
 
 @csrf_exempt
 @require_POST
 async def read(request: HttpRequest) -> JsonResponse:
-    """``{"code"}`` → the letter's entries, with the counsellor's answers."""
-    data = json_body(request)
-    if data is None:
-        return bad_request()
-    try:
-        thread = await db.read(
+    """``{"code"}`` → the letter's entries, with the counsellor's answers (a read: it never
+    waits behind anybody's writes)."""
+    return await answer(
+        request,
+        lambda data: db.read(
             services.letter_open_by_code, phrase=text_field(data, "code"), source=source_of(request)
-        )
-    except ChatError as exc:
-        return refusal(exc)
-    return JsonResponse(thread)
+        ),
+    )
 
 
 @csrf_exempt
 @require_POST
 async def add(request: HttpRequest) -> JsonResponse:
     """``{"code", "text"}`` → the letter's entries, the new one last."""
-    data = json_body(request)
-    if data is None:
-        return bad_request()
-    try:
-        thread = await db.write(
+    return await answer(
+        request,
+        lambda data: db.write(
             services.letter_add,
             phrase=text_field(data, "code"),
             text=text_field(data, "text"),
             source=source_of(request),
-        )
-    except ChatError as exc:
-        return refusal(exc)
-    return JsonResponse(thread)
+        ),
+    )
 
 
 # --- counsellors ------------------------------------------------------------------------------

@@ -160,12 +160,18 @@ async def accepted(counsellor) -> tuple[WebsocketCommunicator, WebsocketCommunic
     """A visitor's chat, accepted by ``counsellor``: both sockets (each past the accept's
     frames) and the conversation."""
     visitor, welcome = await start_visitor()
-    conversation = welcome["conversation"]
+    console = await accept_as(counsellor, visitor, welcome)
+    return visitor, console, welcome["conversation"]
+
+
+async def accept_as(counsellor, visitor, welcome) -> WebsocketCommunicator:  # type: ignore[no-untyped-def]
+    """``counsellor`` opens a console and accepts the visitor's chat; both sockets past the
+    accept's frames. The console."""
     console, _ = await connect_console(counsellor)
-    await console.send_json_to({"type": "accept", "conversation": conversation})
+    await console.send_json_to({"type": "accept", "conversation": welcome["conversation"]})
     await receive_until(console, "assigned")
     await receive_until(visitor, "state")
-    return visitor, console, conversation
+    return console
 
 
 async def test_messages_flow_both_ways_with_typing(anna) -> None:
@@ -663,10 +669,7 @@ async def test_notes_reach_the_counsellors_consoles_and_never_the_visitor(anna) 
     the visitor's history after a resume."""
     visitor, welcome = await start_visitor()
     conversation = welcome["conversation"]
-    console, _ = await connect_console(anna)
-    await console.send_json_to({"type": "accept", "conversation": conversation})
-    await receive_until(console, "assigned")
-    await receive_until(visitor, "state")
+    console = await accept_as(anna, visitor, welcome)
     other, _hello = await connect_console(anna)
     secret = "Synthetic note: says the uncle drives her."
     await console.send_json_to({"type": "notes", "conversation": conversation, "text": secret})
