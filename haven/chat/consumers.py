@@ -691,6 +691,15 @@ class CounsellorConsumer(_BaseConsumer):
         notes: NotesEvent = {"type": "notes", "conversation": key, "text": conversation.notes}
         await self.send_event(notes)
 
+    async def on_urgent(self, frame: dict[str, Any]) -> None:
+        await db.write(
+            services.conversation_urgent_set,
+            actor=self.user,
+            conversation_id=frame["conversation"],
+            urgent=frame["urgent"],
+            lock=(Conversation, frame["conversation"]),
+        )
+
     async def on_notes(self, frame: dict[str, Any]) -> None:
         await db.write(
             services.conversation_notes_save,

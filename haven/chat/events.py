@@ -156,6 +156,7 @@ class ConsoleConversation(TypedDict):
     language: str
     returning: bool
     counsellor: str  # who holds it (user name), for the supervisors' list; "" if nobody
+    urgent: bool  # flagged as an emergency by its counsellor (UrgentEvent)
 
 
 class ConsoleHelloEvent(TypedDict):
@@ -195,6 +196,17 @@ class LettersEvent(TypedDict):
 
     type: Literal["letters"]
     awaiting: int
+
+
+class UrgentEvent(TypedDict):
+    """To every supervisor's console and to the counsellor's own: a conversation was
+    flagged as an emergency, or no longer is. Never to the conversation's group."""
+
+    type: Literal["urgent"]
+    conversation: str
+    urgent: bool
+    number: int
+    counsellor: str
 
 
 class NotesEvent(TypedDict):
@@ -242,6 +254,7 @@ Event = (
     | LettersEvent
     | AvailabilityEvent
     | NotesEvent
+    | UrgentEvent
 )
 
 

@@ -77,6 +77,9 @@ class Conversation(models.Model):
     coded_at = models.DateTimeField(null=True, blank=True)
     # The visitor gave a valid return code in this conversation.
     returning = models.BooleanField(default=False)
+    # When its counsellor flagged it as an emergency (supervisors are alerted at once);
+    # None when not flagged, or no longer.
+    urgent_at = models.DateTimeField(null=True, blank=True)
     # The counsellor's own notes on this conversation: never sent to the visitor (they
     # travel only to staff consoles), shown on the coding page, deleted with the transcript.
     notes = EncryptedTextField(blank=True)

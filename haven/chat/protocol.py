@@ -68,6 +68,8 @@ COUNSELLOR_FRAMES: dict[str, tuple[Field, ...]] = {
     "read": (Field("conversation", "uuid"), Field("seq", "int")),
     "end": (Field("conversation", "uuid"),),
     "block": (Field("conversation", "uuid"),),
+    # An emergency: flagged (true) or no longer (false); supervisors are alerted at once.
+    "urgent": (Field("conversation", "uuid"), Field("urgent", "bool")),
     # The counsellor's own notes on a conversation (never sent to the visitor).
     "notes": (Field("conversation", "uuid"), Field("text", "str")),
     # Available for new conversations or away, and how many at once (0: no limit).

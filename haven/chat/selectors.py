@@ -229,6 +229,7 @@ def console_conversation(conversation: Conversation, *, unread: int) -> ConsoleC
         "language": conversation.language,
         "returning": conversation.returning,
         "counsellor": conversation.counsellor.get_username() if conversation.counsellor else "",
+        "urgent": conversation.urgent_at is not None,
     }
 
 

@@ -47,6 +47,7 @@ from haven.chat.events import (
     QueueLeaveEvent,
     ReadEvent,
     TypingEvent,
+    UrgentEvent,
     conversation_group,
     counsellor_group,
     group_message,
@@ -200,6 +201,40 @@ def console_present(*, presence_id: uuid.UUID, user: Any) -> None:
     )
     stale = now - dt.timedelta(seconds=10 * settings.HAVEN_CONSOLE_PRESENCE_SECONDS)
     ConsolePresence.objects.filter(seen_at__lt=stale).delete()
+
+
+@transaction.atomic
+def conversation_urgent_set(*, actor: Any, conversation_id: uuid.UUID, urgent: bool) -> None:
+    """The counsellor of an active conversation (or a supervisor) flags it as an emergency,
+    or takes the flag off. Every supervisor's console is alerted at once, and the
+    counsellor's own consoles follow; the visitor is told nothing. Audited."""
+    conversation = _lock(conversation_id)
+    holds = conversation.counsellor_id == actor.id and selectors.can_counsel(actor)
+    if not holds and not can(actor, Action.READ_ANY_TRANSCRIPT):
+        raise NotFound(_("This conversation was not found."))
+    if conversation.status != Conversation.Status.ACTIVE:
+        raise ConversationUnavailable(_("Only a running conversation can be flagged."))
+    if (conversation.urgent_at is not None) == urgent:
+        return
+    conversation.urgent_at = clock.now() if urgent else None
+    conversation.save(update_fields=["urgent_at"])
+    holder = conversation.counsellor
+    event: UrgentEvent = {
+        "type": "urgent",
+        "conversation": str(conversation.id),
+        "urgent": urgent,
+        "number": conversation.day_number,
+        "counsellor": holder.get_username() if holder is not None else "",
+    }
+    _broadcast(SUPERVISOR_GROUP, event)
+    if holder is not None:
+        _broadcast(counsellor_group(holder.id), event)
+    audit_record(
+        actor=actor,
+        action="conversation.urgent" if urgent else "conversation.urgent_off",
+        target_type="conversation",
+        target_id=conversation.id,
+    )
 
 
 MAX_NOTES_LENGTH = 4000

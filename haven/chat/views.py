@@ -211,6 +211,8 @@ def _console_texts() -> dict[str, str]:
         # Read after the count ("Coding 1 still to code"): the link's name starts with the
         # words it shows, which is what a voice control user says to follow it.
         "codingStill": _("still to code"),
+        "urgentShort": _("EMERGENCY"),
+        "urgentAlert": _("Emergency in conversation %(short)s (%(counsellor)s)."),
         "notesSaving": _("saving…"),
         "notesSaved": _("saved"),
         # After the count of messages left for later ("Messages left 2 waiting for an answer").

@@ -698,3 +698,41 @@ async def test_notes_reach_the_counsellors_consoles_and_never_the_visitor(anna) 
     await again.disconnect()
     await other.disconnect()
     await console.disconnect()
+
+
+async def test_an_emergency_flag_alerts_supervisors_at_once_and_never_the_visitor(
+    anna, make_staff
+) -> None:  # type: ignore[no-untyped-def]
+    """The counsellor flags: every supervisor's console and the counsellor's own hear it
+    (with the conversation's number and who has it); the visitor's socket does not; the
+    supervisor's live list carries it after a reconnect. A colleague cannot flag it."""
+    supervisor = await database_sync_to_async(make_staff)("sem", "supervisor")
+    colleague = await database_sync_to_async(make_staff)("bram", "counsellor")
+    watching, _hello = await connect_console(supervisor)
+    visitor, console, conversation = await accepted(anna)
+    await console.send_json_to({"type": "urgent", "conversation": conversation, "urgent": True})
+    alert = await receive_until(watching, "urgent")
+    assert (alert["conversation"], alert["urgent"], alert["counsellor"]) == (
+        conversation,
+        True,
+        "anna",
+    )
+    assert alert["number"] >= 1
+    assert (await receive_until(console, "urgent"))["urgent"] is True
+    again, hello = await connect_console(supervisor)
+    (entry,) = [e for e in hello["live"] if e["conversation"] == conversation]
+    assert entry["urgent"] is True
+    other, _hello = await connect_console(colleague)
+    await other.send_json_to({"type": "urgent", "conversation": conversation, "urgent": False})
+    assert (await receive_until(other, "error"))["code"] == "not_found"
+    # The visitor: a message after the flag arrives, the flag never did.
+    await console.send_json_to(
+        {"type": "send", "conversation": conversation, "client_id": "u1", "text": "Ik blijf"}
+    )
+    for _ in range(5):
+        frame = await receive(visitor)
+        assert frame["type"] != "urgent"
+        if frame["type"] == "message" and frame["message"]["client_id"] == "u1":
+            break
+    for socket in (visitor, console, watching, again, other):
+        await socket.disconnect()

@@ -81,6 +81,7 @@
     if (entry.language) c.language = entry.language;
     if (entry.returning) c.returning = true;
     if (entry.counsellor) c.counsellor = entry.counsellor;
+    if (typeof entry.urgent === "boolean") c.urgent = entry.urgent;
   }
 
   // " · EN · came back with a code": the visitor's language and whether they returned.
@@ -217,7 +218,8 @@
       button.type = "button";
       button.className = "conversation-link" + (c.id === current ? " current" : "") + (c.status === "ended" ? " ended" : "");
       if (c.id === current) button.setAttribute("aria-current", "true");
-      button.textContent = fmt(T.conversation, { short: nameOf(c.id) }) + tagsOf(c);
+      button.textContent = fmt(T.conversation, { short: nameOf(c.id) }) + tagsOf(c) +
+        (c.urgent ? " · " + T.urgentShort : "");
       if (c.covered && c.status === "active") {
         var hidden = document.createElement("span");
         hidden.className = "covered-mark";
@@ -256,7 +258,8 @@
       button.className = "conversation-link" + (entry.conversation === current ? " current" : "");
       // Supervisors see who has each one.
       button.textContent = fmt(T.conversation, { short: nameOf(entry.conversation) }) + tagsOf(entry) +
-        (entry.counsellor ? " · " + entry.counsellor : "");
+        (entry.counsellor ? " · " + entry.counsellor : "") + (entry.urgent ? " · " + T.urgentShort : "");
+      if (entry.urgent) li.classList.add("urgent");
       button.addEventListener("click", function () { openConversation(entry.conversation); });
       li.appendChild(button);
       el.live.appendChild(li);
@@ -352,6 +355,8 @@
     el.code.setAttribute("aria-label", fmt(T.codeConversation, { short: nameOf(c.id) }));
     el.end.hidden = !((c.mine || live !== null) && c.status === "active");
     el.block.hidden = el.end.hidden;
+    urgentButton.hidden = el.end.hidden;
+    urgentButton.setAttribute("aria-pressed", c.urgent ? "true" : "false");
     el.composer.hidden = !(c.mine && c.status === "active");
     if (c.status === "waiting") el.status.textContent = T.waitingPreview;
     else if (c.status === "active" && !c.mine) el.status.textContent = T.readOnly;
@@ -463,6 +468,20 @@
         break;
       case "letters":
         showLetters(frame.awaiting);
+        break;
+      case "urgent":
+        c = conv(frame.conversation);
+        var wasUrgent = !!c.urgent;
+        c.urgent = frame.urgent;
+        if (live !== null && live[frame.conversation]) live[frame.conversation].urgent = frame.urgent;
+        if (live !== null && frame.urgent && !wasUrgent) {
+          // A supervisor's screen: at once, with a sound unless turned off.
+          say(fmt(T.urgentAlert, { short: frame.number || shortId(frame.conversation), counsellor: frame.counsellor }));
+          notify();
+        }
+        renderMine();
+        renderLive();
+        if (c.id === current) renderPane();
         break;
       case "notes":
         c = conv(frame.conversation);
@@ -764,6 +783,15 @@
     }
     return false;
   }
+
+  /* ---------- an emergency, flagged by the conversation's counsellor ---------- */
+
+  var urgentButton = document.getElementById("urgent-current");
+  urgentButton.addEventListener("click", function () {
+    if (!current) return;
+    var c = conv(current);
+    socket.send({ type: "urgent", conversation: current, urgent: !c.urgent });
+  });
 
   /* ---------- the counsellor's notes on a conversation ---------- */
 
