@@ -35,6 +35,8 @@ def visitor_home(request: HttpRequest) -> HttpResponse:
         "neutral_title": settings.HAVEN_NEUTRAL_TITLE,
         "other_language": language_switch(request),
         "closed_notice": services.closed_message(schedule.next_opening(now)) if closed else "",
+        # Open, but no console of an available counsellor anywhere: said before the start.
+        "nobody_online": not closed and not selectors.queue_watched(),
         "retention_days": settings.HAVEN_TRANSCRIPT_RETENTION_DAYS,
         "feedback_questions": [
             {

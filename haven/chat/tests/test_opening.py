@@ -331,3 +331,15 @@ def test_conversations_are_numbered_by_the_helplines_day(clock, counsellor) -> N
     services.conversation_accept(conversation_id=late.id, counsellor=counsellor)
     (live,) = selectors.live_conversations()
     assert (live["number"], live["language"], live["counsellor"]) == (1, "en", "anna")
+
+
+@pytest.mark.django_db
+def test_the_start_page_says_when_nobody_is_online(clock, counsellor) -> None:  # type: ignore[no-untyped-def]
+    """Before the start, not only after it: nobody online, the chat can still start and a
+    message is offered. With a console open, nothing is said."""
+    import uuid
+
+    html = Client().get("/").content.decode()
+    assert 'id="nobody-notice"' in html and 'id="start-chat">' in html
+    services.console_present(presence_id=uuid.uuid4(), user=counsellor)
+    assert 'id="nobody-notice"' not in Client().get("/").content.decode()
