@@ -73,7 +73,13 @@ def _codable(actor: Any, conversation_id: uuid.UUID) -> Conversation:
 
 
 def _short(conversation: Conversation) -> str:
-    return str(conversation.id)[:6]
+    """The conversation's name as the console gives it, its number of the day, with the day
+    ("12, 7 Dec"): on these pages conversations of many days meet. Older conversations,
+    from before numbers were given, keep the start of their id."""
+    if not conversation.day_number:
+        return str(conversation.id)[:6]
+    day = date_format(timezone.localtime(conversation.created_at), "j M")
+    return f"{conversation.day_number}, {day}"
 
 
 def _clock_time(moment: dt.datetime) -> str:

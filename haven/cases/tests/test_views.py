@@ -665,3 +665,10 @@ def test_the_coding_page_shows_times_in_the_helplines_zone(people, clock, settin
     page = signed_in(people["own"]).get(coding_url(conversation)).content.decode()
     assert '<time datetime="2026-03-02T10:00:00+01:00">10:00</time>' in page
     assert "The visitor left quickly (the quick exit)." in page
+
+
+def test_the_coding_pages_call_a_conversation_as_the_console_does(people, clock) -> None:  # type: ignore[no-untyped-def]
+    """Its number of the day, with the day: the overview lists conversations of many days."""
+    conversation = chat(people["own"])
+    page = signed_in(people["own"]).get("/en/console/cases/").content.decode()
+    assert f"Conversation {conversation.day_number}, 2 Mar" in page
