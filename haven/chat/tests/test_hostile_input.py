@@ -55,6 +55,11 @@ PUSHES = frozenset(
         "live_entry",
         "live_leave",
         "state",
+        # After an "open" (the notes) and whenever they change for every console:
+        "notes",
+        "letters",
+        "availability",
+        "urgent",
     }
 )
 BIDI_CONTROLS = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]
