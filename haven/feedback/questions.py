@@ -10,12 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from haven.cases.codebook import gettext_noop
 from haven.reports import disclosure
-
-
-def gettext_noop(text: str) -> str:
-    """Marks a string for translation (makemessages finds it) without translating it here."""
-    return text
 
 
 @dataclass(frozen=True)
