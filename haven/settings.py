@@ -395,7 +395,10 @@ UVICORN_LOG_LEVEL = "DEBUG" if LOG_LEVEL == "DEBUG" else "WARNING"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "haven.core.logging.RedactAddressesFilter"}},
+    "filters": {
+        "redact": {"()": "haven.core.logging.RedactAddressesFilter"},
+        "invalid_text": {"()": "haven.core.logging.QuietInvalidText"},
+    },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
     },
@@ -412,6 +415,7 @@ LOGGING = {
         "uvicorn.error": {
             "handlers": ["console"],
             "level": UVICORN_LOG_LEVEL,
+            "filters": ["invalid_text"],
             "propagate": False,
         },
         "uvicorn.access": {"handlers": [], "level": "CRITICAL", "propagate": False},

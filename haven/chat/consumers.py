@@ -67,6 +67,8 @@ CLOSE_FLOOD = 4429
 CLOSE_FORBIDDEN = 4403
 # How often a console connection checks again that its person may still be there.
 RECHECK_SECONDS = 60.0
+# Before closing a flooding socket: how long its stored messages' acknowledgements may take.
+FLOOD_ACK_WAIT_SECONDS = 5.0
 # While the database is away: how long a client waits before it sends again.
 TRY_AGAIN_SECONDS = 2.0
 
@@ -211,6 +213,10 @@ class _BaseConsumer(AsyncWebsocketConsumer):
         self.joined.clear()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if self._closing:
+            # Frames already on their way when this socket was closed (a flood is hundreds
+            # of them): they are read, and left unanswered and undone.
+            return
         if not self.bucket.take():
             await self.refused_for_flood(text_data)
             return
@@ -278,10 +284,22 @@ class _BaseConsumer(AsyncWebsocketConsumer):
             metrics.connections_open.labels(self.endpoint).inc()
 
     async def close(self, code: int | bool | None = None, reason: str | None = None) -> None:
+        if self._closing:
+            return  # closed once already (a flood close, then a 1011 from a late answer)
         self._closing = True
         if code == 1011:
             metrics.errors.labels("close_1011").inc()
         await super().close(code=code, reason=reason)
+
+    async def send(
+        self, text_data: str | None = None, bytes_data: bytes | None = None, close: bool = False
+    ) -> None:
+        """Send a frame, unless this socket is closing: after the close frame the server
+        may send nothing more (uvicorn raises on it), and a socket closed for a flood still
+        has answers on their way (acknowledgements, forwarded events, refusals)."""
+        if self._closing:
+            return
+        await super().send(text_data=text_data, bytes_data=bytes_data, close=close)
 
     async def _acknowledge(
         self, frame: dict[str, Any], stored: asyncio.Future[Any], received: float
@@ -327,6 +345,11 @@ class _BaseConsumer(AsyncWebsocketConsumer):
     async def refused_for_flood(self, text_data: str | None) -> None:
         ids = _identifiers_of(text_data)
         if self.bucket.strikes >= settings.HAVEN_RATE_STRIKES:
+            # Messages let through before the flood are being stored: acknowledge them
+            # before the close (after it nothing more may be sent), so that the client
+            # does not send them again. Only this socket waits, and not for long.
+            if self.pending:
+                await asyncio.wait(set(self.pending), timeout=FLOOD_ACK_WAIT_SECONDS)
             await self.send_error(
                 "flood", _("Too many messages at once. The connection is closed.")
             )

@@ -73,6 +73,19 @@ logger = logging.getLogger(__name__)
 # left text itself, and the plain direction marks U+200E/U+200F, are kept.
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
+# What shows nothing on the screen: white space, and Unicode's default-ignorable code points
+# (zero-width space and joiners U+200B-U+200D, word joiner U+2060, byte-order mark U+FEFF,
+# soft hyphen, variation selectors, the Hangul fillers, tags, ...; DerivedCoreProperties),
+# plus the blank Braille pattern U+2800. A message made only of these would be stored and
+# shown as a blank bubble, so it is refused as empty. They are kept inside a message that
+# has something to see: a zero-width joiner holds an emoji family together, a non-joiner
+# shapes Persian words.
+_INVISIBLE_ONLY = re.compile(
+    r"[\s\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    r"\u202a-\u202e\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+    r"\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]*"
+)
+
 
 class ChatError(Exception):
     """A refusal the client is told about. ``message`` is translated and safe as text."""
@@ -452,7 +465,7 @@ def _refusal(
 def text_refusal(cleaned: str, *, limit: int) -> MessageInvalid | None:
     """Why a cleaned text (:func:`clean_text`) may not be stored, if it may not: empty, or
     longer than ``limit`` characters. (Chat messages and messages left for later.)"""
-    if not cleaned:
+    if _INVISIBLE_ONLY.fullmatch(cleaned):  # also when nothing is left at all
         return MessageInvalid(_("The message is empty."), code="empty")
     if len(cleaned) > limit:
         return MessageInvalid(

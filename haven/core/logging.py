@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 
 # IPv4, and IPv6 written with at least two colon groups (so times like 12:30 stay).
 _IPV4 = r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])"
@@ -45,3 +46,42 @@ def _is_wire_trace(record: logging.LogRecord) -> bool:
     is dropped whole, at any level: nothing in it is worth keeping."""
     from_websockets = record.name == "uvicorn.error" or record.name.startswith("websockets")
     return from_websockets and isinstance(record.msg, str) and record.msg.startswith(("< ", "> "))
+
+
+class QuietInvalidText(logging.Filter):
+    """uvicorn's report of a text frame that is not valid UTF-8, made short and rare.
+
+    uvicorn closes such a connection with 1007, as it should, but reports each one with
+    ``logger.exception``: an ERROR line and a full traceback, so anyone could fill the log
+    by sending bad frames. Here each one is counted (``haven_errors_total{kind=
+    "invalid_utf8"}`` at /metrics) and the log gets one short line at most every
+    ``every`` seconds per process, saying how many there were. Precondition: attached to
+    the ``uvicorn.error`` logger, which is the one uvicorn reports them on.
+    """
+
+    MESSAGE = "Invalid UTF-8 sequence received from client."
+
+    def __init__(self, every: float = 60.0) -> None:
+        super().__init__()
+        self.every = every
+        self.unreported = 0
+        self.reported_at: float | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg != self.MESSAGE:
+            return True
+        from haven.core import metrics
+
+        metrics.errors.labels("invalid_utf8").inc()
+        self.unreported += 1
+        now = time.monotonic()
+        if self.reported_at is not None and now - self.reported_at < self.every:
+            return False
+        self.reported_at = now
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        record.msg = "Closed %d connection(s) that sent text that was not UTF-8 (close 1007)"
+        record.args = (self.unreported,)
+        record.exc_info = record.exc_text = None
+        record.stack_info = None
+        self.unreported = 0
+        return True

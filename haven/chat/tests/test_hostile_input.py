@@ -490,7 +490,9 @@ async def test_oversized_frames_are_refused_and_the_connection_lives_on() -> Non
 
 @consumer_test
 async def test_empty_and_invisible_messages_are_refused() -> None:
-    """Nothing left after cleaning (white space or control characters only) is ``empty``,
+    """Nothing to see after cleaning (white space, control characters, or characters that
+    show nothing: zero-width space and joiners, word joiner, byte-order mark, soft hyphen,
+    variation selectors, Hangul fillers, the blank Braille pattern, tags) is ``empty``,
     with the client_id; nothing is stored."""
     hostile, calm = await visitor_scene()
     invisible = [
@@ -501,6 +503,18 @@ async def test_empty_and_invisible_messages_are_refused() -> None:
         "\x00\x01\x02\x03\x07\x08\x0b\x0c\x1b\x1f\x7f",
         "".join(BIDI_CONTROLS),
         " \x00\u202a \t\x1b ",
+        "\u200b",
+        "\u200c",
+        "\u200d",
+        "\u2060",
+        "\ufeff",
+        "\u200b\u200c\u200d\u2060\ufeff",
+        " \u200b \n\u200d\t\ufeff ",
+        "\u00a0\u3000\u2028\u2029\u200b",
+        "\u00ad\u034f\u180e\u2061\u2064\ufe0f",
+        "\u115f\u1160\u3164\uffa0",
+        "\u2800\u2800",
+        "\U000e0041\U000e0001\U000e007f",
     ]
     for text in invisible:
         with hostile_input(text):
@@ -533,6 +547,11 @@ CLEANED = [
     ("I said \u200e" + HEBREW, "I said \u200e" + HEBREW),
     (ARABIC + "\x00\u202b!", ARABIC + "!"),
     ("\ufeffbom \ufffe\uffff end", "\ufeffbom \ufffe\uffff end"),
+    # Characters that show nothing are kept where there is something to see: the joiner
+    # holds an emoji family together, the non-joiner shapes a Persian word.
+    ("\U0001f469\u200d\U0001f467", "\U0001f469\u200d\U0001f467"),
+    ("\u0645\u06cc\u200c\u062e\u0648\u0627\u0645", "\u0645\u06cc\u200c\u062e\u0648\u0627\u0645"),
+    ("\u200bhallo\u200b", "\u200bhallo\u200b"),
 ]
 
 
