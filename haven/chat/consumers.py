@@ -40,6 +40,7 @@ from haven.chat.events import (
     NotesEvent,
     ReturnCodeAcceptedEvent,
     ReturnCodeEvent,
+    StaffNotesEvent,
     StateEvent,
     WelcomeEvent,
     conversation_group,
@@ -533,7 +534,15 @@ class VisitorConsumer(_BaseConsumer):
             if not self.sent.first_time(event["message"]["seq"]):
                 return
         elif event["type"] == "state" and self.conversation_id is not None:
-            positions.keeper().unwatch(str(self.conversation_id), self.channel_name)
+            conversation = str(self.conversation_id)
+            if event["status"] == Conversation.Status.WAITING and "position" in event:
+                # Put back in the queue by its counsellor: this worker keeps the place
+                # current again, and says the visitor is here (as after a start).
+                positions.keeper().watch(
+                    conversation, self.channel_name, (event["position"], None, True)
+                )
+            else:
+                positions.keeper().unwatch(conversation, self.channel_name)
         await self.forward(message)
 
     def _require_conversation(self) -> uuid.UUID:
@@ -713,6 +722,13 @@ class CounsellorConsumer(_BaseConsumer):
         # The notes to this socket only (the visitor shares the conversation's group).
         notes: NotesEvent = {"type": "notes", "conversation": key, "text": conversation.notes}
         await self.send_event(notes)
+        # The team's whispers and transfer notes, also to this socket only.
+        staff: StaffNotesEvent = {
+            "type": "staff_notes",
+            "conversation": key,
+            "notes": await db.read(selectors.staff_notes, conversation),
+        }
+        await self.send_event(staff)
 
     async def on_urgent(self, frame: dict[str, Any]) -> None:
         await db.write(
@@ -729,6 +745,26 @@ class CounsellorConsumer(_BaseConsumer):
             actor=self.user,
             conversation_id=frame["conversation"],
             text=frame["text"],
+        )
+
+    async def on_whisper(self, frame: dict[str, Any]) -> None:
+        # The counsellor's and the supervisors' consoles hear it (a "staff_note" event).
+        await db.write(
+            services.conversation_whisper,
+            actor=self.user,
+            conversation_id=frame["conversation"],
+            text=frame["text"],
+            lock=(Conversation, frame["conversation"]),
+        )
+
+    async def on_transfer(self, frame: dict[str, Any]) -> None:
+        await db.write(
+            services.conversation_transfer,
+            actor=self.user,
+            conversation_id=frame["conversation"],
+            to_id=frame["to"] or None,
+            note=frame["note"],
+            lock=(Conversation, frame["conversation"]),
         )
 
     async def on_accept(self, frame: dict[str, Any]) -> None:

@@ -15,7 +15,8 @@ from haven.chat.models import Conversation, Message
 class MessagePayload(TypedDict):
     seq: int
     sender: str  # "visitor" | "counsellor" | "system"
-    kind: str  # "text" | "joined" | "ended" | "returned"
+    # "text" | "joined" | "ended" | "quick_exit" | "returned" | "transferred" | "requeued"
+    kind: str
     text: str
     client_id: str
     sent_at: str  # ISO 8601, UTC
@@ -37,10 +38,13 @@ class HistoryEvent(TypedDict):
 class StateEvent(TypedDict):
     type: Literal["state"]
     conversation: str
-    # "active" (accepted) | "ended"; consoles reading along also get "taken" when a
-    # colleague accepted the conversation (they receive nothing more of it). A conversation
-    # is "waiting" only from its start, which ``welcome`` and ``hello`` say.
+    # "active" (accepted, or transferred to another counsellor) | "waiting" (a counsellor
+    # put it back in the queue) | "ended"; consoles reading along also get "taken" when a
+    # colleague accepted the conversation or it was transferred away from them (they
+    # receive nothing more of it).
     status: str
+    # With "waiting": the visitor's place in the queue (1 = next in line).
+    position: NotRequired[int]
     ended_by: NotRequired[str]
     # With "ended" by the visitor: they used the quick exit (true only; absent otherwise).
     quick: NotRequired[bool]
@@ -218,6 +222,33 @@ class NotesEvent(TypedDict):
     text: str
 
 
+class StaffNotePayload(TypedDict):
+    id: int
+    kind: str  # "whisper" | "transfer"
+    author: str  # user name; "" once the account is gone
+    to: str  # a transfer's new counsellor (user name); "" back to the queue, or a whisper
+    text: str
+    sent_at: str  # ISO 8601, UTC
+
+
+class StaffNoteEvent(TypedDict):
+    """A whisper or a transfer's note, to the consoles of the conversation's counsellor and
+    of every supervisor. Never to the conversation's group, where the visitor listens."""
+
+    type: Literal["staff_note"]
+    conversation: str
+    note: StaffNotePayload
+
+
+class StaffNotesEvent(TypedDict):
+    """To the console that opened a conversation (after ``history``), only for those who
+    may read them (its counsellor, supervisors): every whisper and transfer note so far."""
+
+    type: Literal["staff_notes"]
+    conversation: str
+    notes: list[StaffNotePayload]
+
+
 class AvailabilityEvent(TypedDict):
     """To all of one counsellor's consoles: their availability, as set (also in hello)."""
 
@@ -255,6 +286,8 @@ Event = (
     | AvailabilityEvent
     | NotesEvent
     | UrgentEvent
+    | StaffNoteEvent
+    | StaffNotesEvent
 )
 
 

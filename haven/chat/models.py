@@ -113,6 +113,10 @@ class Message(models.Model):
         # The visitor used the quick exit: an end, told as such (someone may have come).
         QUICK_EXIT = "quick_exit", _("visitor left quickly")
         RETURNED = "returned", _("returning visitor")
+        # Another counsellor took the conversation over (a transfer), or it went back to
+        # the queue to wait for one. The transfer's note is never in the stream.
+        TRANSFERRED = "transferred", _("another counsellor took over")
+        REQUEUED = "requeued", _("back in the queue")
 
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
@@ -268,3 +272,35 @@ class ConversationDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}: {self.last}"
+
+
+class StaffNote(models.Model):
+    """Words about a conversation for the team only: a whisper (a supervisor to the
+    counsellor, or the counsellor back), or the note that goes with a transfer. Never in
+    the conversation's stream: they have no sequence number, are never sent to the
+    conversation's group (where the visitor listens) and never appear in a transcript.
+    Encrypted like the messages, and deleted with them."""
+
+    class Kind(models.TextChoices):
+        WHISPER = "whisper", _("whisper")
+        TRANSFER = "transfer", _("transfer")
+
+    conversation = models.ForeignKey(
+        Conversation, on_delete=models.CASCADE, related_name="staff_notes"
+    )
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A transfer: to whom (None: back to the queue).
+    to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = EncryptedTextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["conversation", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} in {self.conversation_id}"

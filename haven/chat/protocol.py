@@ -74,6 +74,11 @@ COUNSELLOR_FRAMES: dict[str, tuple[Field, ...]] = {
     "notes": (Field("conversation", "uuid"), Field("text", "str")),
     # Available for new conversations or away, and how many at once (0: no limit).
     "availability": (Field("available", "bool"), Field("max_chats", "int")),
+    # Words for the team only: a supervisor to the counsellor (or back). Never to the visitor.
+    "whisper": (Field("conversation", "uuid"), Field("text", "str")),
+    # Hand the conversation to a colleague (their user id), or back to the queue (0), with
+    # a note for the team ("" for none).
+    "transfer": (Field("conversation", "uuid"), Field("to", "int"), Field("note", "str")),
 }
 
 

@@ -15,7 +15,13 @@ from django.db.models import Count, F, Min, OuterRef, Q, Subquery
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
 from haven.chat import hours, waits
-from haven.chat.events import ConsoleConversation, MessagePayload, QueueEntry, message_payload
+from haven.chat.events import (
+    ConsoleConversation,
+    MessagePayload,
+    QueueEntry,
+    StaffNotePayload,
+    message_payload,
+)
 from haven.chat.models import (
     ConsolePresence,
     Conversation,
@@ -23,6 +29,7 @@ from haven.chat.models import (
     Message,
     OpeningException,
     OpeningHours,
+    StaffNote,
 )
 from haven.core import clock
 
@@ -256,3 +263,64 @@ def queue_figures() -> tuple[int, float, int]:
     first = figures["first"]
     longest = max(0.0, (clock.now() - first).total_seconds()) if first is not None else 0.0
     return int(figures["waiting"]), longest, int(figures["live"])
+
+
+def staff_note_payload(note: StaffNote) -> StaffNotePayload:
+    return {
+        "id": note.pk,
+        "kind": note.kind,
+        "author": note.author.get_username() if note.author is not None else "",
+        "to": note.to.get_username() if note.to is not None else "",
+        "text": note.text,
+        "sent_at": note.created_at.isoformat(),
+    }
+
+
+def staff_notes(conversation: Conversation) -> list[StaffNotePayload]:
+    """A conversation's whispers and transfer notes, oldest first. Precondition: the reader
+    may see the conversation (:func:`access_conversation`): every console user who may read
+    a conversation may read its notes, and the visitor's socket never calls this."""
+    return [
+        staff_note_payload(note)
+        for note in StaffNote.objects.filter(conversation=conversation).select_related(
+            "author", "to"
+        )
+    ]
+
+
+def transfer_candidates(actor: Any) -> list[dict[str, Any]]:
+    """Colleagues a conversation could be handed to now: everyone else with a console open
+    who may counsel, with whether they are available and how many conversations they hold
+    (for the console's transfer list; the service checks again)."""
+    from django.contrib.auth import get_user_model
+
+    since = clock.now() - dt.timedelta(seconds=settings.HAVEN_CONSOLE_PRESENCE_SECONDS)
+    users = (
+        get_user_model()
+        .objects.filter(
+            is_active=True,
+            pk__in=ConsolePresence.objects.filter(seen_at__gte=since).values("user_id"),
+        )
+        .exclude(pk=actor.pk)
+        .order_by("username")
+    )
+    holding = dict(
+        Conversation.objects.filter(status=Conversation.Status.ACTIVE, counsellor__in=users)
+        .values_list("counsellor_id")
+        .annotate(n=Count("id"))
+    )
+    rows = []
+    for user in users:
+        if not can_counsel(user):
+            continue
+        available, max_chats = availability_of(user)
+        count = holding.get(user.pk, 0)
+        rows.append(
+            {
+                "id": user.pk,
+                "name": user.get_username(),
+                "available": available and (max_chats is None or count < max_chats),
+                "chats": count,
+            }
+        )
+    return rows

@@ -46,6 +46,7 @@ from haven.chat.events import (
     QueueEntryEvent,
     QueueLeaveEvent,
     ReadEvent,
+    StaffNoteEvent,
     TypingEvent,
     UrgentEvent,
     conversation_group,
@@ -60,6 +61,7 @@ from haven.chat.models import (
     ConversationDay,
     CounsellorAvailability,
     Message,
+    StaffNote,
     TranscriptHold,
 )
 from haven.core import abuse, broadcast, clock
@@ -505,27 +507,20 @@ def conversation_accept(*, conversation_id: uuid.UUID, counsellor: Any) -> Conve
     """
     if not selectors.can_counsel(counsellor):
         raise NotFound(_("This conversation was not found."))
-    available, max_chats = selectors.availability_of(counsellor)
-    if not available:
-        raise ConversationUnavailable(
-            _("You are set to away. Set yourself available to accept a conversation.")
-        )
-    if max_chats is not None:
-        holding = Conversation.objects.filter(
-            counsellor=counsellor, status=Conversation.Status.ACTIVE
-        ).count()
-        if holding >= max_chats:
-            raise ConversationUnavailable(
-                _(
-                    "You have %(count)s conversations open, your limit. End one first, or "
-                    "raise your limit."
-                )
-                % {"count": holding}
-            )
+    refusal = _refusal_to_take(counsellor, own=True)
+    if refusal is not None:
+        raise refusal
     now = clock.now()
+    # accepted_at keeps the first accept: a conversation put back in the queue and taken
+    # again was answered the first time (the figures count when a visitor was answered).
     taken = Conversation.objects.filter(
         pk=conversation_id, status=Conversation.Status.WAITING
-    ).update(status=Conversation.Status.ACTIVE, counsellor=counsellor, accepted_at=now)
+    ).update(
+        status=Conversation.Status.ACTIVE,
+        counsellor=counsellor,
+        accepted_at=Coalesce(F("accepted_at"), now),
+        counsellor_read_seq=0,
+    )
     if not taken:
         if not Conversation.objects.filter(pk=conversation_id).exists():
             raise NotFound(_("This conversation was not found."))
@@ -552,6 +547,191 @@ def conversation_accept(*, conversation_id: uuid.UUID, counsellor: Any) -> Conve
         action="conversation.accept",
         target_type="conversation",
         target_id=conversation.id,
+    )
+    return conversation
+
+
+def _refusal_to_take(counsellor: Any, *, own: bool) -> ConversationUnavailable | None:
+    """Why ``counsellor`` may not take one more conversation now, if they may not: set to
+    away, or at the limit they set. ``own``: they are the one asking (an accept), else a
+    colleague asks for them (a transfer)."""
+    available, max_chats = selectors.availability_of(counsellor)
+    name = counsellor.get_username()
+    if not available:
+        if own:
+            return ConversationUnavailable(
+                _("You are set to away. Set yourself available to accept a conversation.")
+            )
+        return ConversationUnavailable(_("%(name)s is set to away.") % {"name": name})
+    if max_chats is not None:
+        holding = Conversation.objects.filter(
+            counsellor=counsellor, status=Conversation.Status.ACTIVE
+        ).count()
+        if holding >= max_chats:
+            if own:
+                return ConversationUnavailable(
+                    _(
+                        "You have %(count)s conversations open, your limit. End one first, or "
+                        "raise your limit."
+                    )
+                    % {"count": holding}
+                )
+            return ConversationUnavailable(
+                _("%(name)s has %(count)s conversations open, their limit.")
+                % {"name": name, "count": holding}
+            )
+    return None
+
+
+MAX_STAFF_NOTE_LENGTH = 2000
+
+
+def _staff_text(text: str, *, required: bool) -> str:
+    """A whisper's or a transfer note's text, cleaned as a message is (it is shown in the
+    same consoles); refused when too long, or empty where it is ``required``."""
+    cleaned = clean_text(text)
+    if required or cleaned:
+        refusal = text_refusal(cleaned, limit=MAX_STAFF_NOTE_LENGTH)
+        if refusal is not None:
+            raise refusal
+    return cleaned
+
+
+def _held_or_supervised(actor: Any, conversation: Conversation) -> bool:
+    """Whether ``actor`` holds this conversation, or supervises (and so may act on any)."""
+    holds = conversation.counsellor_id == actor.id and selectors.can_counsel(actor)
+    return holds or can(actor, Action.READ_ANY_TRANSCRIPT)
+
+
+def _staff_note(
+    conversation: Conversation, *, kind: str, author: Any, text: str, to: Any = None
+) -> StaffNote:
+    """Store a staff note and, after commit, tell the consoles that may read it: the
+    conversation's counsellor (if it has one now) and every supervisor. Never the
+    conversation's group, where the visitor listens."""
+    note = StaffNote.objects.create(
+        conversation=conversation,
+        kind=kind,
+        author=author,
+        to=to,
+        text=text,
+        created_at=clock.now(),
+    )
+    event: StaffNoteEvent = {
+        "type": "staff_note",
+        "conversation": str(conversation.id),
+        "note": selectors.staff_note_payload(note),
+    }
+    _broadcast(SUPERVISOR_GROUP, event)
+    if conversation.counsellor_id is not None:
+        _broadcast(counsellor_group(conversation.counsellor_id), event)
+    return note
+
+
+@transaction.atomic
+def conversation_whisper(*, actor: Any, conversation_id: uuid.UUID, text: str) -> StaffNote:
+    """A supervisor whispers to the counsellor of a running conversation (or the counsellor
+    answers). Only the counsellor's and the supervisors' consoles get it: never the visitor,
+    not live, not in their history after a resume, not in a transcript. Audited (without
+    the words)."""
+    conversation = _lock(conversation_id)
+    if not _held_or_supervised(actor, conversation) or conversation.purged_at is not None:
+        raise NotFound(_("This conversation was not found."))
+    if conversation.status != Conversation.Status.ACTIVE:
+        raise ConversationUnavailable(_("You can whisper only in a running conversation."))
+    note = _staff_note(
+        conversation,
+        kind=StaffNote.Kind.WHISPER,
+        author=actor,
+        text=_staff_text(text, required=True),
+    )
+    audit_record(
+        actor=actor,
+        action="conversation.whisper",
+        target_type="conversation",
+        target_id=conversation.id,
+    )
+    return note
+
+
+@transaction.atomic
+def conversation_transfer(
+    *, actor: Any, conversation_id: uuid.UUID, to_id: int | None, note: str
+) -> Conversation:
+    """Hand a running conversation to a colleague (``to_id``), or put it back in the queue
+    (``to_id`` None), with a note for the team that the visitor never sees.
+
+    The visitor is told only that another counsellor takes over, or that they wait again
+    (their place counts from when they first started, so they come back near the front).
+    The colleague must be able to counsel, be available and below their limit. The
+    counsellor's console lets go of the conversation; the new counsellor's console gets it
+    with its whole history and the note. Audited."""
+    conversation = _lock(conversation_id)
+    if not _held_or_supervised(actor, conversation):
+        raise NotFound(_("This conversation was not found."))
+    if conversation.status != Conversation.Status.ACTIVE:
+        raise ConversationUnavailable(_("Only a running conversation can be transferred."))
+    text = _staff_text(note, required=False)
+    target = None
+    if to_id is not None:
+        from django.contrib.auth import get_user_model
+
+        target = get_user_model().objects.filter(pk=to_id, is_active=True).first()
+        if target is None or not selectors.can_counsel(target):
+            raise NotFound(_("This colleague was not found."))
+        if target.pk == conversation.counsellor_id:
+            raise ConversationUnavailable(_("This conversation is already theirs."))
+        refusal = _refusal_to_take(target, own=False)
+        if refusal is not None:
+            raise refusal
+    if target is not None:
+        _append(conversation, sender=Message.Sender.SYSTEM, kind=Message.Kind.TRANSFERRED)
+        conversation.counsellor = target
+        # The new counsellor gets the whole history when the console opens it: nothing of
+        # it counts as unread.
+        conversation.counsellor_read_seq = conversation.last_seq
+        conversation.save(update_fields=["counsellor", "counsellor_read_seq"])
+        # Consoles that held or read it along let go of it ("taken"); the visitor reads
+        # that another counsellor is there.
+        _broadcast(
+            conversation_group(conversation.id),
+            state_event(conversation),
+            counsellor_id=target.pk,
+        )
+        entry = selectors.console_conversation(conversation, unread=0)
+        assigned: AssignedEvent = {"type": "assigned", "conversation": entry}
+        _broadcast(counsellor_group(target.pk), assigned)
+        live: LiveEntryEvent = {"type": "live_entry", "conversation": entry}
+        _broadcast(SUPERVISOR_GROUP, live)
+    else:
+        conversation.status = Conversation.Status.WAITING
+        conversation.counsellor = None
+        conversation.counsellor_read_seq = 0
+        # Counted as present from now: the keeper of the worker that holds the visitor's
+        # socket says so again at its next heartbeat.
+        conversation.visitor_seen_at = clock.now()
+        conversation.save(
+            update_fields=["status", "counsellor", "counsellor_read_seq", "visitor_seen_at"]
+        )
+        _append(conversation, sender=Message.Sender.SYSTEM, kind=Message.Kind.REQUEUED)
+        waiting = state_event(conversation)
+        waiting["position"] = selectors.queue_position(conversation)
+        # counsellor_id 0 (nobody): every console that held or read it lets go of it.
+        _broadcast(conversation_group(conversation.id), waiting, counsellor_id=0)
+        [entry_now] = [
+            e for e in selectors.waiting_queue() if e["conversation"] == str(conversation.id)
+        ]
+        _queue_entry(
+            conversation, message_count=entry_now["message_count"], preview=entry_now["preview"]
+        )
+        _live_leave(conversation)
+    _staff_note(conversation, kind=StaffNote.Kind.TRANSFER, author=actor, text=text, to=target)
+    audit_record(
+        actor=actor,
+        action="conversation.transfer" if target is not None else "conversation.requeue",
+        target_type="conversation",
+        target_id=conversation.id,
+        detail={"to": target.get_username()} if target is not None else {},
     )
     return conversation
 
@@ -889,6 +1069,8 @@ def transcripts_purge(*, retention_days: int | None = None) -> PurgeResult:
                 else:
                     _live_leave(conversation)
             deleted, _by_model = Message.objects.filter(conversation=conversation).delete()
+            # Whispers and transfer notes are words about this conversation: they go too.
+            StaffNote.objects.filter(conversation=conversation).delete()
             # A hold's reason is staff's words about this victim: it goes with the
             # transcript. The hold itself (who, when, until when) stays as history.
             TranscriptHold.objects.filter(conversation=conversation).exclude(reason="").update(

@@ -8,6 +8,7 @@ app_name = "console"
 
 urlpatterns = [
     path("", views.console_home, name="home"),
+    path("colleagues/", views.colleagues, name="colleagues"),
     path("login/", account_views.StaffLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("two-factor/", account_views.verify, name="verify"),

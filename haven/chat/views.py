@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language, ngettext
@@ -86,11 +86,23 @@ def console_home(request: HttpRequest) -> HttpResponse:
             "timeZone": settings.TIME_ZONE,
             # Only to keep this person's notification choices apart in a shared browser.
             "userId": request.user.pk,
+            # To tell the team's notes written here from those of colleagues.
+            "userName": request.user.get_username(),
             "canned": canned_selectors.for_console(),
             "text": _console_texts(),
         },
     }
     return render(request, "chat/console.html", context)
+
+
+@login_required
+@require_GET
+def colleagues(request: HttpRequest) -> JsonResponse:
+    """Colleagues a conversation could be transferred to now (the console's transfer
+    form): those with a console open, whether they are available, how many chats they have."""
+    if not can(request.user, Action.USE_CONSOLE):
+        raise Http404
+    return JsonResponse({"colleagues": selectors.transfer_candidates(request.user)})
 
 
 @require_GET
@@ -146,6 +158,14 @@ def _visitor_texts() -> dict[str, str]:
         "you": _("You"),
         "counsellor": _("Counsellor"),
         "joined": _("A counsellor has joined the chat."),
+        # A transfer: the visitor hears only that someone else goes on with them.
+        "transferred": _(
+            "Another counsellor is now talking with you. They can read what you wrote."
+        ),
+        "requeued": _(
+            "Your counsellor had to stop. You are waiting for someone else now. They can read "
+            "what you wrote, so you do not have to tell it again."
+        ),
         "endedByVisitor": _("You ended the chat."),
         "endedByCounsellor": _("The counsellor ended the chat."),
         # A waiting visitor whose connection was gone for minutes (haven.chat.positions).
@@ -200,6 +220,18 @@ def _console_texts() -> dict[str, str]:
             "conversation has ended."
         ),
         "taken": _("A colleague has accepted this conversation."),
+        # Transfers and whispers (for the team only; the visitor never sees these).
+        "transferredMessage": _("The conversation was transferred to a colleague."),
+        "requeuedMessage": _("The conversation was put back in the queue."),
+        "transferredAway": _("Conversation %(short)s is no longer yours: it was transferred."),
+        "transferredTo": _("%(name)s transferred the conversation to %(to)s"),
+        "transferredToQueue": _("%(name)s put the conversation back in the queue"),
+        "whisperBy": _("Whisper from %(name)s"),
+        "whisperFrom": _("Whisper from %(name)s in conversation %(short)s."),
+        "transferNoteFrom": _("%(name)s transferred conversation %(short)s, with a note."),
+        "backToQueue": _("Back to the queue"),
+        "colleagueAvailable": _("%(name)s (%(count)s chats)"),
+        "colleagueAway": _("%(name)s (away or full)"),
         "typing": _("The visitor is typing…"),
         "sending": _("Sending…"),
         "unread": _("unread messages: %(count)s"),

@@ -119,6 +119,8 @@ HTTP_TABLE: dict[str, dict[str, str]] = {
     # The two questions after a chat (haven/feedback/views.py): POST only, for anybody.
     "/feedback": dict.fromkeys(ROLES, NOT_ALLOWED),
     # Messages left for later (haven/letters/urls.py): whoever uses the console answers.
+    # Who a conversation could be transferred to (haven/chat/views.py).
+    "/console/colleagues/": CONSOLE_ONLY,
     "/console/letters/": CONSOLE_ONLY,
     "/console/letters/count/": CONSOLE_ONLY,
     "/console/letters/<uuid:letter_id>/": CONSOLE_ONLY,

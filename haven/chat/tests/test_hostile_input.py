@@ -60,6 +60,9 @@ PUSHES = frozenset(
         "letters",
         "availability",
         "urgent",
+        # After an "open" (the team's notes), and after a whisper or a transfer:
+        "staff_notes",
+        "staff_note",
     }
 )
 BIDI_CONTROLS = [chr(c) for c in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))]

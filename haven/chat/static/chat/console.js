@@ -304,6 +304,8 @@
       li.className = "msg system";
       li.textContent = message.kind === "joined" ? (c.mine ? T.joined : T.joinedColleague)
         : message.kind === "quick_exit" ? T.leftQuickly
+        : message.kind === "transferred" ? T.transferredMessage
+        : message.kind === "requeued" ? T.requeuedMessage
         : (c.endedBy === "visitor" ? T.endedByVisitor : c.endedBy === "counsellor" ? T.endedByCounsellor : T.ended);
       if (message.kind === "quick_exit") li.classList.add("left-quickly");
       return li;
@@ -356,6 +358,9 @@
     el.end.hidden = !((c.mine || live !== null) && c.status === "active");
     el.block.hidden = el.end.hidden;
     urgentButton.hidden = el.end.hidden;
+    transferButton.hidden = el.end.hidden;
+    if (el.end.hidden) closeTransfer();
+    renderTeam(c);
     urgentButton.setAttribute("aria-pressed", c.urgent ? "true" : "false");
     el.composer.hidden = !(c.mine && c.status === "active");
     if (c.status === "waiting") el.status.textContent = T.waitingPreview;
@@ -483,6 +488,24 @@
         renderLive();
         if (c.id === current) renderPane();
         break;
+      case "staff_notes":
+        c = conv(frame.conversation);
+        c.staffNotes = {};
+        frame.notes.forEach(function (note) { c.staffNotes[note.id] = note; });
+        if (c.id === current) renderTeam(c);
+        break;
+      case "staff_note":
+        c = conv(frame.conversation);
+        c.staffNotes = c.staffNotes || {};
+        if (c.staffNotes[frame.note.id]) break;  // a supervisor who holds it hears it twice
+        c.staffNotes[frame.note.id] = frame.note;
+        if (c.id === current) renderTeam(c);
+        if (frame.note.author !== config.userName) {
+          say(fmt(frame.note.kind === "transfer" ? T.transferNoteFrom : T.whisperFrom,
+            { name: frame.note.author, short: nameOf(c.id) }));
+          notify();
+        }
+        break;
       case "notes":
         c = conv(frame.conversation);
         c.notes = frame.text;
@@ -572,7 +595,13 @@
           window.clearTimeout(typingTimer);
           el.typing.textContent = "";
         }
-        if (frame.status === "taken" && c.id === current) say(T.taken);
+        if (frame.status === "taken" && c.mine) {
+          // Transferred to a colleague, or back to the queue: no longer this console's.
+          c.mine = false;
+          say(fmt(T.transferredAway, { short: nameOf(c.id) }));
+        } else if (frame.status === "taken" && c.id === current) {
+          say(T.taken);
+        }
         if (c.id === current) renderPane();
         renderMine();
         break;
@@ -817,6 +846,103 @@
     notesState.textContent = T.notesSaving;
     window.clearTimeout(notesTimer);
     notesTimer = window.setTimeout(saveNotes, 800);
+  });
+
+  /* ---------- for the team only: whispers and transfer notes ---------- */
+
+  var teamBox = document.getElementById("team-box");
+  var teamNotes = document.getElementById("team-notes");
+  var whisperForm = document.getElementById("whisper-form");
+  var whisperText = document.getElementById("whisper-text");
+
+  function renderTeam(c) {
+    var notes = Object.keys(c.staffNotes || {}).map(function (id) { return c.staffNotes[id]; })
+      .sort(function (a, b) { return a.id - b.id; });
+    var mayWrite = (c.mine || live !== null) && c.status === "active";
+    teamBox.hidden = !(mayWrite || notes.length);
+    whisperForm.hidden = !mayWrite;
+    teamNotes.textContent = "";
+    notes.forEach(function (note) {
+      var li = document.createElement("li");
+      li.className = "team-note " + note.kind;
+      var who = document.createElement("span");
+      who.className = "who";
+      who.textContent = note.kind === "transfer"
+        ? fmt(note.to ? T.transferredTo : T.transferredToQueue, { name: note.author, to: note.to })
+        : fmt(T.whisperBy, { name: note.author });
+      li.appendChild(who);
+      if (note.text) {
+        var body = document.createElement("p");
+        body.className = "text";
+        body.dir = "auto";
+        body.textContent = note.text;   // always text, never HTML
+        li.appendChild(body);
+      }
+      var time = document.createElement("time");
+      time.dateTime = note.sent_at;
+      time.textContent = window.HavenSocket.time(note.sent_at, config.language, config.timeZone);
+      li.appendChild(time);
+      teamNotes.appendChild(li);
+    });
+  }
+
+  whisperForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = whisperText.value;
+    if (!current || !text.trim()) return;
+    if (socket.send({ type: "whisper", conversation: current, text: text })) whisperText.value = "";
+  });
+
+  /* ---------- transfer: to a colleague, or back to the queue ---------- */
+
+  var transferButton = document.getElementById("transfer-current");
+  var transferForm = document.getElementById("transfer-form");
+  var transferTo = document.getElementById("transfer-to");
+  var transferNote = document.getElementById("transfer-note");
+
+  function closeTransfer() {
+    transferForm.hidden = true;
+    transferButton.setAttribute("aria-expanded", "false");
+  }
+
+  function option(value, text, disabled) {
+    var item = document.createElement("option");
+    item.value = String(value);
+    item.textContent = text;
+    item.disabled = !!disabled;
+    return item;
+  }
+
+  transferButton.addEventListener("click", function () {
+    if (!transferForm.hidden) { closeTransfer(); return; }
+    transferTo.textContent = "";
+    transferTo.appendChild(option(0, T.backToQueue));
+    transferNote.value = "";
+    transferForm.hidden = false;
+    transferButton.setAttribute("aria-expanded", "true");
+    transferTo.focus();
+    // Colleagues with a console open now (asked each time: who is there changes).
+    fetch(transferForm.getAttribute("data-url"), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : { colleagues: [] }; })
+      .then(function (data) {
+        data.colleagues.forEach(function (person) {
+          var label = fmt(person.available ? T.colleagueAvailable : T.colleagueAway,
+            { name: person.name, count: person.chats });
+          transferTo.appendChild(option(person.id, label, !person.available));
+        });
+      })
+      .catch(function () { /* the queue is still offered */ });
+  });
+  document.getElementById("transfer-cancel").addEventListener("click", function () {
+    closeTransfer();
+    transferButton.focus();
+  });
+  transferForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    if (!current) return;
+    if (socket.send({
+      type: "transfer", conversation: current, to: Number(transferTo.value) || 0, note: transferNote.value,
+    })) closeTransfer();
   });
 
   /* ---------- available or away, and how many at once ---------- */

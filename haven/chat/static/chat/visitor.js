@@ -167,6 +167,8 @@
     if (message.sender === "system") {
       li.className = "msg system";
       if (message.kind === "joined") li.textContent = T.joined;
+      else if (message.kind === "transferred") li.textContent = T.transferred;
+      else if (message.kind === "requeued") li.textContent = T.requeued;
       else if (message.kind === "ended") li.textContent = T.endedByVisitor;
       else if (message.kind === "returned") li.textContent = T.returned;
       return li;
@@ -549,7 +551,7 @@
         break;
       case "state":
         if (frame.status === "ended") showEnded(frame.ended_by);
-        else applyStatus(frame.status);
+        else applyStatus(frame.status, frame.position);  // "waiting": put back in the queue
         if (frame.status === "active" && !el.letter.hidden && letterFromChat && !letterBusy) {
           // A counsellor came while the visitor was writing a message instead: back to the
           // chat (the words stay in the message form, not lost).

@@ -1,0 +1,78 @@
+"""In the consoles: a supervisor whispers to the counsellor, who hands the conversation to a
+colleague with a note. The colleague's console opens it with its history and the note; the
+visitor reads only that another counsellor goes on, never a whisper or a note."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from haven.chat.tests.browser.conftest import COUNSELLOR_PASSWORD, NewContext
+from haven.chat.tests.browser.support import CounsellorUI, ServerProcess, VisitorUI, unique
+
+pytestmark = pytest.mark.browser
+
+
+def _staff(server: ServerProcess, role: str) -> str:
+    name = role[0] + uuid.uuid4().hex[:10]
+    server.manage(
+        "createstaff", name, "--role", role, "--password-stdin", stdin=COUNSELLOR_PASSWORD + "\n"
+    )
+    return name
+
+
+def test_a_whisper_and_a_transfer_reach_the_team_and_never_the_visitor(
+    new_context: NewContext, server: ServerProcess, counsellor: CounsellorUI
+) -> None:
+    supervisor = CounsellorUI(new_context("supervisor").new_page(), server.base_url).login(
+        _staff(server, "supervisor")
+    )
+    colleague_name = _staff(server, "counsellor")
+    colleague = CounsellorUI(new_context("colleague").new_page(), server.base_url).login(
+        colleague_name
+    )
+    colleague.expect_connected()
+
+    visitor = VisitorUI(new_context("visitor").new_page(), server.base_url).open()
+    visitor.start_chat()
+    marker = unique("Ik wil iets vertellen")
+    visitor.send(marker)
+    counsellor.accept(marker)
+    number = counsellor.page.locator("#conversation-title").inner_text().split()[-1]
+
+    # The supervisor reads along from the live list and whispers.
+    supervisor.page.locator("#live button", has_text=number).first.click()
+    expect(supervisor.page.locator("#console-log")).to_contain_text(marker)
+    whisper = unique("Synthetic whisper")
+    supervisor.page.fill("#whisper-text", whisper)
+    supervisor.page.locator("#whisper-form button[type=submit]").click()
+    expect(counsellor.page.locator("#team-notes")).to_contain_text(whisper)
+    expect(counsellor.page.locator("#console-alert")).to_be_visible()
+
+    # The counsellor hands it to the colleague, with a note.
+    counsellor.page.locator("#transfer-current").click()
+    option = counsellor.page.locator("#transfer-to option", has_text=colleague_name)
+    expect(option).to_have_count(1)
+    counsellor.page.select_option("#transfer-to", value=option.get_attribute("value"))
+    note = unique("Synthetic note")
+    counsellor.page.fill("#transfer-note", note)
+    counsellor.page.locator("#transfer-form button[type=submit]").click()
+    expect(counsellor.page.locator("#mine")).not_to_contain_text(number)
+
+    # The colleague's console opens it: the history, the whisper and the note.
+    expect(colleague.page.locator("#conversation-title")).to_contain_text(number)
+    expect(colleague.page.locator("#console-log")).to_contain_text(marker)
+    expect(colleague.page.locator("#team-notes")).to_contain_text(note)
+    expect(colleague.page.locator("#team-notes")).to_contain_text(whisper)
+    reply = unique("Hoi, ik ben er nu")
+    colleague.page.fill("#console-message", reply)
+    colleague.page.locator("#console-composer button[type=submit]").click()
+
+    # The visitor: the new counsellor's words and the plain line, nothing of the team's.
+    log = visitor.page.locator("#log")
+    expect(log).to_contain_text(reply)
+    expect(log).to_contain_text(visitor.texts["transferred"])
+    page = visitor.page.content()
+    assert whisper not in page and note not in page
