@@ -101,6 +101,7 @@ INSTALLED_APPS = [
     "haven.letters",
     "haven.feedback",
     "haven.canned",
+    "haven.referrals",
 ]
 
 MIDDLEWARE = [

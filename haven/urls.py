@@ -21,6 +21,7 @@ urlpatterns = [
         path("feedback", feedback_views.give, name="feedback"),
         path("console/letters/", include("haven.letters.urls")),
         path("console/canned/", include("haven.canned.urls")),
+        path("console/referrals/", include("haven.referrals.urls")),
         # Under /console/ so that the staff middleware guards these pages too.
         path("console/cases/", include("haven.cases.urls")),
         path("console/reports/", include("haven.reports.urls")),

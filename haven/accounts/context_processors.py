@@ -24,6 +24,7 @@ def staff_nav(request: HttpRequest) -> dict[str, Any]:
             "console": can(user, Action.USE_CONSOLE),
             "review": can(user, Action.REVIEW_CASES),
             "canned": can(user, Action.MANAGE_CANNED),
+            "referrals": can(user, Action.MANAGE_REFERRALS),
             "figures": can(user, Action.VIEW_FIGURES),
             "export": can(user, Action.EXPORT_CASES),
             "import": can(user, Action.IMPORT_CASES),

@@ -30,6 +30,7 @@ class Action(StrEnum):
     IMPORT_CASES = "import_cases"  # bring coded records in from CSV or JSON
     MANAGE_ACCOUNTS = "manage_accounts"  # the admin site: accounts, roles, settings
     MANAGE_CANNED = "manage_canned"  # the console's canned responses
+    MANAGE_REFERRALS = "manage_referrals"  # the referral directory
 
 
 # Group names as administrators see them in the admin site.
@@ -51,6 +52,7 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.IMPORT_CASES: frozenset({Role.SUPERVISOR}),
     Action.MANAGE_ACCOUNTS: frozenset({Role.ADMINISTRATOR}),
     Action.MANAGE_CANNED: frozenset({Role.SUPERVISOR}),
+    Action.MANAGE_REFERRALS: frozenset({Role.SUPERVISOR}),
 }
 
 

@@ -19,6 +19,7 @@ from haven.core import clock, db, metrics
 from haven.core.health import readiness
 from haven.core.i18n import language_switch
 from haven.feedback import questions as feedback_questions
+from haven.referrals import selectors as referral_selectors
 
 
 @require_GET
@@ -89,6 +90,7 @@ def console_home(request: HttpRequest) -> HttpResponse:
             # To tell the team's notes written here from those of colleagues.
             "userName": request.user.get_username(),
             "canned": canned_selectors.for_console(),
+            "referrals": referral_selectors.for_console(),
             "text": _console_texts(),
         },
     }
@@ -230,6 +232,9 @@ def _console_texts() -> dict[str, str]:
         "whisperFrom": _("Whisper from %(name)s in conversation %(short)s."),
         "transferNoteFrom": _("%(name)s transferred conversation %(short)s, with a note."),
         "backToQueue": _("Back to the queue"),
+        "referralPhone": _("Phone: %(phone)s"),
+        "referralNone": _("No referral matches these words."),
+        "referralInsert": _("Insert"),
         "colleagueAvailable": _("%(name)s (%(count)s chats)"),
         "colleagueAway": _("%(name)s (away or full)"),
         "typing": _("The visitor is typing…"),

@@ -129,6 +129,11 @@ HTTP_TABLE: dict[str, dict[str, str]] = {
     "/console/canned/new/": {**CONSOLE_ONLY, "counsellor": "404"},
     "/console/canned/<int:response_id>/": {**CONSOLE_ONLY, "counsellor": "404"},
     "/console/canned/<int:response_id>/delete/": POST_ONLY,
+    # The referral directory (haven/referrals/urls.py): supervisors manage it.
+    "/console/referrals/": {**CONSOLE_ONLY, "counsellor": "404"},
+    "/console/referrals/new/": {**CONSOLE_ONLY, "counsellor": "404"},
+    "/console/referrals/<int:referral_id>/": {**CONSOLE_ONLY, "counsellor": "404"},
+    "/console/referrals/<int:referral_id>/delete/": POST_ONLY,
     # Coding (haven/cases/urls.py). Paths with <...> are tried with the objects of the
     # `objects` fixture: a conversation "cora" (the counsellor) counselled and coded, its
     # case, and a hold on its transcript.
@@ -268,8 +273,16 @@ def objects(people: dict[str, Any]) -> dict[str, str]:
         actor=people["supervisor"],
         response=CannedResponse(language="nl", shortcut="hoi", title="Hoi", text="synthetic"),
     )
+    from haven.referrals.models import Referral
+    from haven.referrals.services import referral_save
+
+    referral = referral_save(
+        actor=people["supervisor"],
+        referral=Referral(organisation="Synthetic", helps_with="synthetic"),
+    )
     return {
         "<int:response_id>": str(canned.pk),
+        "<int:referral_id>": str(referral.pk),
         "<uuid:letter_id>": str(left.letter.id),
         "<uuid:conversation_id>": str(conversation.id),
         "<uuid:case_id>": str(case.id),

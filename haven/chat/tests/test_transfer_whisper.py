@@ -31,6 +31,7 @@ from haven.chat.tests.test_consumers import (
 )
 from haven.conftest import sign_in_fully
 
+
 @pytest.fixture
 def anna(make_counsellor):  # type: ignore[no-untyped-def]
     return make_counsellor("anna")

@@ -35,6 +35,7 @@ class Command(BaseCommand):
         TOTPDevice.objects.filter(user=user).delete()
         TOTPDevice.objects.create(user=user, name="Demo authenticator", confirmed=True)
         _example_canned_responses(user)
+        _example_referrals(user)
         self.stdout.write("")
         self.stdout.write("  Demo counsellor login (new on every start):")
         self.stdout.write(f"    user name: {DEMO_USERNAME}")
@@ -70,6 +71,45 @@ def _example_canned_responses(user: Any) -> None:
             shortcut=shortcut,
             title=title,
             text=text,
+            updated_at=clock.now(),
+            updated_by=user,
+        )
+
+
+# Invented organisations, so that the demo console's referral search shows something. They
+# do not exist: names say "(voorbeeld)", addresses are example.org, numbers are not real.
+# The team enters the real ones (supervisors, at /console/referrals/). Only where there are
+# none yet.
+REFERRALS = [
+    ("Voorbeeld Jongerenlijn (voorbeeld)", "0800 000 0001", "https://jongeren.example.org/",
+     "elke dag 14:00-20:00", "praten, school, thuis, vrienden, online chantage", "Nederland",
+     "minors"),
+    ("Voorbeeld Opvanghuis Noord (voorbeeld)", "050 000 0002", "https://opvang.example.org/",
+     "dag en nacht", "veilig slapen, onderdak, weg van huis", "Groningen, Friesland, Drenthe",
+     "all"),
+    ("Voorbeeld Juridisch Loket (voorbeeld)", "0900 000 0003", "https://recht.example.org/",
+     "werkdagen 9:00-17:00", "advocaat, aangifte, verblijfsvergunning, rechten", "Nederland",
+     "adults"),
+    ("Voorbeeld Zedenteam (voorbeeld)", "0900 000 0004", "https://zeden.example.org/",
+     "werkdagen 8:00-18:00", "politie, aangifte doen, informeren", "Nederland", "all"),
+]  # fmt: skip
+
+
+def _example_referrals(user: Any) -> None:
+    from haven.core import clock
+    from haven.referrals.models import Referral
+
+    if Referral.objects.exists():
+        return
+    for organisation, phone, website, hours, helps_with, region, audience in REFERRALS:
+        Referral.objects.create(
+            organisation=organisation,
+            phone=phone,
+            website=website,
+            hours=hours,
+            helps_with=helps_with,
+            region=region,
+            audience=audience,
             updated_at=clock.now(),
             updated_by=user,
         )

@@ -945,6 +945,77 @@
     })) closeTransfer();
   });
 
+  /* ---------- the referral directory: search, then insert into the reply ---------- */
+
+  var referralSearch = document.getElementById("referral-search");
+  var referralResults = document.getElementById("referral-results");
+  var referrals = config.referrals || [];
+
+  // Every word typed must be found somewhere in the entry (organisation, what they help
+  // with, region, for whom), case and accents aside.
+  function plain(text) {
+    return (text || "").toLowerCase().normalize("NFD").replace(/[\u0300-\u036f]/g, "");
+  }
+
+  function referralText(entry) {
+    return [entry.organisation, entry.phone ? fmt(T.referralPhone, { phone: entry.phone }) : "",
+      entry.website, entry.hours].filter(Boolean).join("\n");
+  }
+
+  function insertReferral(entry) {
+    var text = referralText(entry);
+    var box = el.message;
+    var start = box.selectionStart || 0;
+    var end = box.selectionEnd || 0;
+    var before = box.value.slice(0, start);
+    var glue = before && !/\n$/.test(before) ? "\n" : "";
+    box.value = before + glue + text + box.value.slice(end);
+    box.focus();
+    var caret = (before + glue + text).length;
+    box.setSelectionRange(caret, caret);
+  }
+
+  function renderReferrals() {
+    var words = plain(referralSearch.value).split(/\s+/).filter(Boolean);
+    referralResults.textContent = "";
+    var found = referrals.filter(function (entry) {
+      var haystack = plain([entry.organisation, entry.helps_with, entry.region, entry.audience_label].join(" "));
+      return words.every(function (word) { return haystack.indexOf(word) !== -1; });
+    });
+    if (!found.length) {
+      var none = document.createElement("li");
+      none.className = "small";
+      none.textContent = T.referralNone;
+      referralResults.appendChild(none);
+      return;
+    }
+    found.forEach(function (entry) {
+      var li = document.createElement("li");
+      li.className = "referral";
+      var name = document.createElement("strong");
+      name.textContent = entry.organisation;
+      var about = document.createElement("p");
+      about.className = "small";
+      about.textContent = [entry.helps_with, entry.region, entry.audience_label, entry.hours, entry.phone]
+        .filter(Boolean).join(" · ");
+      var insert = document.createElement("button");
+      insert.type = "button";
+      insert.className = "secondary";
+      insert.textContent = T.referralInsert;
+      insert.setAttribute("aria-label", T.referralInsert + " " + entry.organisation);
+      insert.addEventListener("click", function () { insertReferral(entry); });
+      li.appendChild(name);
+      li.appendChild(about);
+      li.appendChild(insert);
+      referralResults.appendChild(li);
+    });
+  }
+  referralSearch.addEventListener("input", renderReferrals);
+  referralSearch.addEventListener("keydown", function (event) {
+    if (event.key === "Enter") event.preventDefault();  // searching, not sending the reply
+  });
+  renderReferrals();
+
   /* ---------- available or away, and how many at once ---------- */
 
   var availability = { available: true, max_chats: 0 };
