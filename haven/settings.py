@@ -329,6 +329,11 @@ HAVEN_PRESENCE_HEARTBEAT_SECONDS = int(os.environ.get("HAVEN_PRESENCE_HEARTBEAT_
 # killed with its sockets). With none left, waiting visitors are told nobody is watching
 # the queue and may leave a message instead (haven.chat.positions, haven.letters).
 HAVEN_CONSOLE_PRESENCE_SECONDS = int(os.environ.get("HAVEN_CONSOLE_PRESENCE_SECONDS", "60"))
+# How often each worker reads the team's danger terms again (haven.chat.danger): a change
+# made on one worker holds on every other within this time.
+HAVEN_DANGER_TERMS_REFRESH_SECONDS = float(
+    os.environ.get("HAVEN_DANGER_TERMS_REFRESH_SECONDS", "30")
+)
 # Messages left for later (haven.letters): longer than a chat message, a few per source an hour.
 HAVEN_MAX_LETTER_LENGTH = int(os.environ.get("HAVEN_MAX_LETTER_LENGTH", "6000"))
 HAVEN_LETTERS_PER_SOURCE_PER_HOUR = int(os.environ.get("HAVEN_LETTERS_PER_SOURCE_PER_HOUR", "5"))

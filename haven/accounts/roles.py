@@ -31,6 +31,7 @@ class Action(StrEnum):
     MANAGE_ACCOUNTS = "manage_accounts"  # the admin site: accounts, roles, settings
     MANAGE_CANNED = "manage_canned"  # the console's canned responses
     MANAGE_REFERRALS = "manage_referrals"  # the referral directory
+    MANAGE_DANGER_TERMS = "manage_danger_terms"  # words that raise a waiting conversation
 
 
 # Group names as administrators see them in the admin site.
@@ -53,6 +54,7 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.MANAGE_ACCOUNTS: frozenset({Role.ADMINISTRATOR}),
     Action.MANAGE_CANNED: frozenset({Role.SUPERVISOR}),
     Action.MANAGE_REFERRALS: frozenset({Role.SUPERVISOR}),
+    Action.MANAGE_DANGER_TERMS: frozenset({Role.SUPERVISOR}),
 }
 
 

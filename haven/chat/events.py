@@ -133,6 +133,9 @@ class QueueEntry(TypedDict):
     number: int  # its number of the day: the console calls it by this ("Gesprek 12")
     language: str  # the visitor's page language ("nl", "en")
     returning: bool  # the visitor gave a return code
+    # The visitor's words matched the team's danger terms: raised in the queue, a hint for
+    # the counsellor (never a decision; haven.chat.danger).
+    danger: bool
 
 
 class QueueEntryEvent(TypedDict):
@@ -140,6 +143,9 @@ class QueueEntryEvent(TypedDict):
 
     type: Literal["queue_entry"]
     entry: QueueEntry
+    # The queue's order changed with this entry (back in the queue, or raised by danger
+    # terms): every worker reads the order again and tells waiting visitors their places.
+    reorder: NotRequired[bool]
 
 
 class QueueLeaveEvent(TypedDict):
@@ -161,6 +167,7 @@ class ConsoleConversation(TypedDict):
     returning: bool
     counsellor: str  # who holds it (user name), for the supervisors' list; "" if nobody
     urgent: bool  # flagged as an emergency by its counsellor (UrgentEvent)
+    danger: bool  # raised by the team's danger terms while it waited (a hint)
 
 
 class ConsoleHelloEvent(TypedDict):

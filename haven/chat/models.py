@@ -80,6 +80,9 @@ class Conversation(models.Model):
     # When its counsellor flagged it as an emergency (supervisors are alerted at once);
     # None when not flagged, or no longer.
     urgent_at = models.DateTimeField(null=True, blank=True)
+    # When a waiting visitor's words first matched the team's danger terms (haven.chat.
+    # danger): a hint that raises the conversation in the queue, never a decision.
+    danger_at = models.DateTimeField(null=True, blank=True)
     # The counsellor's own notes on this conversation: never sent to the visitor (they
     # travel only to staff consoles), shown on the coding page, deleted with the transcript.
     notes = EncryptedTextField(blank=True)
@@ -304,3 +307,20 @@ class StaffNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} in {self.conversation_id}"
+
+
+class DangerTerm(models.Model):
+    """A word or phrase that suggests immediate danger, kept by the team (supervisors). A
+    waiting visitor's message that holds one raises the conversation in the queue."""
+
+    term = models.CharField(_("word or phrase"), max_length=80, unique=True)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["term"]
+
+    def __str__(self) -> str:
+        return self.term

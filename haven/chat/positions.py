@@ -111,9 +111,11 @@ class Keeper:
                 message = await layer.receive(channel)
                 event = message.get("event", {})
                 # An entry with sequence number 0 is a new conversation; a leave removes
-                # one. Any other entry is a message from a waiting visitor: no place moves.
+                # one; "reorder" moves one (back in the queue, or raised by danger terms).
+                # Any other entry is a message from a waiting visitor: no place moves.
                 if event.get("type") == "queue_leave" or (
-                    event.get("type") == "queue_entry" and event["entry"]["seq"] == 0
+                    event.get("type") == "queue_entry"
+                    and (event["entry"]["seq"] == 0 or event.get("reorder"))
                 ):
                     self.dirty.set()
         finally:

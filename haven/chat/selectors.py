@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
+import time
 import uuid
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Count, F, Min, OuterRef, Q, Subquery
+from django.db.models import Case, Count, F, Min, OuterRef, Q, Subquery, Value, When
 
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
-from haven.chat import hours, waits
+from haven.chat import danger, hours, waits
 from haven.chat.events import (
     ConsoleConversation,
     MessagePayload,
@@ -26,6 +28,7 @@ from haven.chat.models import (
     ConsolePresence,
     Conversation,
     CounsellorAvailability,
+    DangerTerm,
     Message,
     OpeningException,
     OpeningHours,
@@ -92,18 +95,24 @@ def messages_after(conversation: Conversation, last_seq: int) -> list[MessagePay
     ]
 
 
+# The queue's order: conversations raised by the team's danger terms first, then the
+# rest; within each, the one that waits longest first (started first, then by id).
+QUEUE_ORDER = (
+    Case(When(danger_at__isnull=False, then=Value(0)), default=Value(1)),
+    "created_at",
+    "id",
+)
+
+
 def queue_position(conversation: Conversation) -> int:
-    """1 for the conversation that waits longest, 2 for the next, … (the queue's order:
-    started first, then by id)."""
-    return (
-        Conversation.objects.filter(status=Conversation.Status.WAITING)
-        .filter(
-            Q(created_at__lt=conversation.created_at)
-            | Q(created_at=conversation.created_at, id__lt=conversation.id)
-        )
-        .count()
-        + 1
+    """1 for the conversation first in the queue's order (:data:`QUEUE_ORDER`), 2 for the
+    next, … One count."""
+    earlier = Q(created_at__lt=conversation.created_at) | Q(
+        created_at=conversation.created_at, id__lt=conversation.id
     )
+    raised = Q(danger_at__isnull=False)
+    ahead = raised & earlier if conversation.danger_at is not None else raised | earlier
+    return Conversation.objects.filter(status=Conversation.Status.WAITING).filter(ahead).count() + 1
 
 
 def accepted_lately() -> int:
@@ -154,7 +163,7 @@ def waiting_order() -> list[str]:
     return [
         str(pk)
         for pk in Conversation.objects.filter(status=Conversation.Status.WAITING)
-        .order_by("created_at", "id")
+        .order_by(*QUEUE_ORDER)
         .values_list("pk", flat=True)
     ]
 
@@ -185,7 +194,7 @@ def waiting_queue() -> list[QueueEntry]:
     )
     waiting = (
         Conversation.objects.filter(status=Conversation.Status.WAITING)
-        .order_by("created_at", "id")
+        .order_by(*QUEUE_ORDER)
         .annotate(
             message_count=Count("messages", filter=Q(messages__sender=Message.Sender.VISITOR)),
             latest_text=Subquery(latest_text),
@@ -201,6 +210,7 @@ def waiting_queue() -> list[QueueEntry]:
             "number": conversation.day_number,
             "language": conversation.language,
             "returning": conversation.returning,
+            "danger": conversation.danger_at is not None,
         }
         for conversation in waiting
     ]
@@ -237,6 +247,7 @@ def console_conversation(conversation: Conversation, *, unread: int) -> ConsoleC
         "returning": conversation.returning,
         "counsellor": conversation.counsellor.get_username() if conversation.counsellor else "",
         "urgent": conversation.urgent_at is not None,
+        "danger": conversation.danger_at is not None,
     }
 
 
@@ -324,3 +335,34 @@ def transfer_candidates(actor: Any) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# This process's compiled danger terms and when they were read (time.monotonic()). Read
+# again at most every HAVEN_DANGER_TERMS_REFRESH_SECONDS, so that a change made on another
+# worker holds here within that time, at the cost of one small query per period (in the
+# writer, never per message).
+_danger_cache: tuple[float, re.Pattern[str] | None] | None = None
+
+
+def danger_pattern() -> re.Pattern[str] | None:
+    """The team's danger terms as one pattern (haven.chat.danger), None when there are none."""
+    global _danger_cache
+    now = time.monotonic()
+    if (
+        _danger_cache is None
+        or now - _danger_cache[0] > settings.HAVEN_DANGER_TERMS_REFRESH_SECONDS
+    ):
+        terms = DangerTerm.objects.values_list("term", flat=True)
+        _danger_cache = (now, danger.compile_terms(list(terms)))
+    return _danger_cache[1]
+
+
+def danger_terms_forget() -> None:
+    """Read the terms again at the next message (after a change on this worker)."""
+    global _danger_cache
+    _danger_cache = None
+
+
+def danger_terms() -> list[str]:
+    """The team's danger terms, as they wrote them (for the supervisors' page)."""
+    return list(DangerTerm.objects.values_list("term", flat=True))

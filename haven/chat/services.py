@@ -31,7 +31,7 @@ from django.utils.translation import gettext as _
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
 from haven.audit.services import audit_record
-from haven.chat import selectors, store
+from haven.chat import danger, selectors, store
 from haven.chat.events import (
     CONSOLE_GROUP,
     SUPERVISOR_GROUP,
@@ -60,6 +60,7 @@ from haven.chat.models import (
     Conversation,
     ConversationDay,
     CounsellorAvailability,
+    DangerTerm,
     Message,
     StaffNote,
     TranscriptHold,
@@ -491,11 +492,43 @@ def _queue_entries_after_messages(
     }
     if not latest:
         return []
+    raised = _raise_for_danger(waiting, messages)
     counts = store.visitor_message_counts(latest)
     return [
-        _queue_entry_event(waiting[c], message_count=counts.get(c, 0), preview=selectors.shorten(t))
+        _queue_entry_event(
+            waiting[c],
+            message_count=counts.get(c, 0),
+            preview=selectors.shorten(t),
+            danger=waiting[c].danger or c in raised,
+            reorder=c in raised,
+        )
         for c, t in latest.items()
     ]
+
+
+def _raise_for_danger(
+    waiting: dict[uuid.UUID, store.Head], messages: Sequence[Message]
+) -> set[uuid.UUID]:
+    """The waiting conversations of this batch that a visitor's words raise now: the first
+    message that holds one of the team's danger terms marks the conversation (one UPDATE,
+    and only then; a conversation already raised is not searched again). The search is per
+    message and over the team's terms only, whatever the length of the queue."""
+    pattern = selectors.danger_pattern()
+    if pattern is None:
+        return set()
+    raised = {
+        m.conversation_id
+        for m in messages
+        if m.sender == Message.Sender.VISITOR
+        and m.conversation_id in waiting
+        and not waiting[m.conversation_id].danger
+        and danger.found(pattern, m.text)
+    }
+    if raised:
+        Conversation.objects.filter(pk__in=raised, danger_at__isnull=True).update(
+            danger_at=clock.now()
+        )
+    return raised
 
 
 @transaction.atomic
@@ -722,7 +755,11 @@ def conversation_transfer(
             e for e in selectors.waiting_queue() if e["conversation"] == str(conversation.id)
         ]
         _queue_entry(
-            conversation, message_count=entry_now["message_count"], preview=entry_now["preview"]
+            conversation,
+            message_count=entry_now["message_count"],
+            preview=entry_now["preview"],
+            danger=entry_now["danger"],
+            reorder=True,
         )
         _live_leave(conversation)
     _staff_note(conversation, kind=StaffNote.Kind.TRANSFER, author=actor, text=text, to=target)
@@ -1223,7 +1260,12 @@ class _Queued(Protocol):
 
 
 def _queue_entry_event(
-    conversation: _Queued, *, message_count: int, preview: str
+    conversation: _Queued,
+    *,
+    message_count: int,
+    preview: str,
+    danger: bool = False,
+    reorder: bool = False,
 ) -> tuple[str, QueueEntryEvent]:
     event: QueueEntryEvent = {
         "type": "queue_entry",
@@ -1236,15 +1278,33 @@ def _queue_entry_event(
             "number": conversation.day_number,
             "language": conversation.language,
             "returning": conversation.returning,
+            "danger": danger,
         },
     }
+    if reorder:
+        event["reorder"] = True
     return CONSOLE_GROUP, event
 
 
-def _queue_entry(conversation: _Queued, *, message_count: int, preview: str) -> None:
+def _queue_entry(
+    conversation: _Queued,
+    *,
+    message_count: int,
+    preview: str,
+    danger: bool = False,
+    reorder: bool = False,
+) -> None:
     """After commit: this waiting conversation's entry, to every console (one event, not
     the queue)."""
-    _broadcast(*_queue_entry_event(conversation, message_count=message_count, preview=preview))
+    _broadcast(
+        *_queue_entry_event(
+            conversation,
+            message_count=message_count,
+            preview=preview,
+            danger=danger,
+            reorder=reorder,
+        )
+    )
 
 
 def _queue_leave(conversation: Conversation) -> None:
@@ -1266,3 +1326,43 @@ def _live_leave(conversation: Conversation) -> None:
         "seq": conversation.last_seq,
     }
     _broadcast(SUPERVISOR_GROUP, event)
+
+
+MAX_DANGER_TERMS = 500
+
+
+@transaction.atomic
+def danger_terms_save(*, actor: Any, terms: Sequence[str]) -> list[str]:
+    """Replace the team's danger terms (supervisors). Each is trimmed, blanks and repeats
+    are dropped (case and accents aside). Audited with the counts. Every worker uses the
+    new list within HAVEN_DANGER_TERMS_REFRESH_SECONDS; this one at once."""
+    if not can(actor, Action.MANAGE_DANGER_TERMS):
+        raise NotFound(_("This page was not found."))
+    kept: dict[str, str] = {}
+    for raw in terms:
+        term = " ".join(clean_text(raw).split())
+        if term and danger.normalise(term) not in kept:
+            if len(term) > DangerTerm._meta.get_field("term").max_length:  # type: ignore[operator]
+                raise MessageInvalid(
+                    _("A word or phrase can have up to 80 characters: %(term)s") % {"term": term},
+                    code="too_long",
+                )
+            kept[danger.normalise(term)] = term
+    if len(kept) > MAX_DANGER_TERMS:
+        raise MessageInvalid(
+            _("The list can have up to %(limit)s words or phrases.") % {"limit": MAX_DANGER_TERMS},
+            code="too_long",
+        )
+    before = DangerTerm.objects.count()
+    DangerTerm.objects.all().delete()
+    now = clock.now()
+    DangerTerm.objects.bulk_create(
+        DangerTerm(term=term, created_at=now, created_by=actor) for term in kept.values()
+    )
+    transaction.on_commit(selectors.danger_terms_forget)
+    audit_record(
+        actor=actor,
+        action="danger_terms.change",
+        detail={"before": before, "after": len(kept)},
+    )
+    return sorted(kept.values(), key=danger.normalise)

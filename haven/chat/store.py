@@ -42,6 +42,8 @@ class Head:
     day_number: int = 0
     language: str = ""
     returning: bool = False
+    # Raised in the queue by the team's danger terms (haven.chat.danger).
+    danger: bool = False
 
 
 def _q(name: str | None) -> str:
@@ -112,7 +114,8 @@ def read_batch(
     statements: list[Statement] = [
         (
             f"SELECT {_q('id')}, {_q('status')}, {_q('counsellor_id')}, {_q('last_seq')}, "
-            f"{_q('created_at')}, {_q('day_number')}, {_q('language')}, {_q('returning')} "
+            f"{_q('created_at')}, {_q('day_number')}, {_q('language')}, {_q('returning')}, "
+            f"{_q('danger_at')} "
             f"FROM {_table(Conversation)} "
             f"WHERE {_q('id')} IN ({_marks(len(keys))}) ORDER BY {_q('id')}{lock}",
             [_key(k) for k in keys],
@@ -131,7 +134,8 @@ def read_batch(
         )
     rows = _run(statements)
     heads = [
-        Head(_uuid(r[0]), r[1], r[2], r[3], _aware(r[4]), r[5], r[6], bool(r[7])) for r in rows[0]
+        Head(_uuid(r[0]), r[1], r[2], r[3], _aware(r[4]), r[5], r[6], bool(r[7]), r[8] is not None)
+        for r in rows[0]
     ]
     resends = {(_uuid(c), sender, client) for c, sender, client in (rows[1] if names else [])}
     return {head.id: head for head in heads}, resends

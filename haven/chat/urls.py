@@ -9,6 +9,7 @@ app_name = "console"
 urlpatterns = [
     path("", views.console_home, name="home"),
     path("colleagues/", views.colleagues, name="colleagues"),
+    path("danger-words/", views.danger_terms, name="danger_terms"),
     path("login/", account_views.StaffLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("two-factor/", account_views.verify, name="verify"),

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_http_methods
 
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
@@ -105,6 +106,32 @@ def colleagues(request: HttpRequest) -> JsonResponse:
     if not can(request.user, Action.USE_CONSOLE):
         raise Http404
     return JsonResponse({"colleagues": selectors.transfer_candidates(request.user)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def danger_terms(request: HttpRequest) -> HttpResponse:
+    """The team's danger words (supervisors): one word or phrase per line."""
+    if not can(request.user, Action.MANAGE_DANGER_TERMS):
+        raise Http404
+    error = ""
+    if request.method == "POST":
+        lines = request.POST.get("terms", "").splitlines()
+        try:
+            services.danger_terms_save(actor=request.user, terms=lines)
+        except services.MessageInvalid as exc:
+            error = exc.message
+        else:
+            messages.success(request, _("The danger words are saved."))
+            return redirect("console:danger_terms")
+        text = request.POST.get("terms", "")
+    else:
+        text = "\n".join(selectors.danger_terms())
+    return render(
+        request,
+        "chat/danger_terms.html",
+        {"other_language": language_switch(request), "terms": text, "error": error},
+    )
 
 
 @require_GET
@@ -251,6 +278,9 @@ def _console_texts() -> dict[str, str]:
         # words it shows, which is what a voice control user says to follow it.
         "codingStill": _("still to code"),
         "urgentShort": _("EMERGENCY"),
+        # The team's danger words matched (haven.chat.danger): said as a hint, not a verdict.
+        "dangerShort": _("danger words"),
+        "dangerHint": _("Possible danger (danger words): a hint, read it yourself."),
         "urgentAlert": _("Emergency in conversation %(short)s (%(counsellor)s)."),
         "notesSaving": _("saving…"),
         "notesSaved": _("saved"),

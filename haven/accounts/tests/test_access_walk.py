@@ -121,6 +121,8 @@ HTTP_TABLE: dict[str, dict[str, str]] = {
     # Messages left for later (haven/letters/urls.py): whoever uses the console answers.
     # Who a conversation could be transferred to (haven/chat/views.py).
     "/console/colleagues/": CONSOLE_ONLY,
+    # The team's danger words (haven/chat/views.py): supervisors keep them.
+    "/console/danger-words/": {**CONSOLE_ONLY, "counsellor": "404"},
     "/console/letters/": CONSOLE_ONLY,
     "/console/letters/count/": CONSOLE_ONLY,
     "/console/letters/<uuid:letter_id>/": CONSOLE_ONLY,

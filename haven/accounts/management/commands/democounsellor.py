@@ -36,6 +36,7 @@ class Command(BaseCommand):
         TOTPDevice.objects.create(user=user, name="Demo authenticator", confirmed=True)
         _example_canned_responses(user)
         _example_referrals(user)
+        _example_danger_terms(user)
         self.stdout.write("")
         self.stdout.write("  Demo counsellor login (new on every start):")
         self.stdout.write(f"    user name: {DEMO_USERNAME}")
@@ -113,3 +114,18 @@ def _example_referrals(user: Any) -> None:
             updated_at=clock.now(),
             updated_by=user,
         )
+
+
+# A few words for the demo's danger list, so that a newcomer sees a waiting conversation
+# raised. The team keeps its own list (supervisors, at /console/danger-words/).
+DANGER_TERMS = ["in gevaar", "ik ben bang", "hij komt eraan", "in danger", "help me now"]
+
+
+def _example_danger_terms(user: Any) -> None:
+    from haven.chat.models import DangerTerm
+    from haven.core import clock
+
+    if DangerTerm.objects.exists():
+        return
+    for term in DANGER_TERMS:
+        DangerTerm.objects.create(term=term, created_at=clock.now(), created_by=user)

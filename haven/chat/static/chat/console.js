@@ -82,6 +82,7 @@
     if (entry.returning) c.returning = true;
     if (entry.counsellor) c.counsellor = entry.counsellor;
     if (typeof entry.urgent === "boolean") c.urgent = entry.urgent;
+    if (entry.danger) c.danger = true;
   }
 
   // " · EN · came back with a code": the visitor's language and whether they returned.
@@ -142,7 +143,10 @@
   }
 
   function renderQueue() {
-    var waiting = ordered(queue, "waiting_since");
+    // Raised by the team's danger words first (a hint), then the longest wait.
+    var waiting = ordered(queue, "waiting_since").sort(function (a, b) {
+      return (b.danger ? 1 : 0) - (a.danger ? 1 : 0);
+    });
     el.queue.textContent = "";
     el.queueCount.textContent = waiting.length ? String(waiting.length) : "";
     if (!waiting.length) {
@@ -172,6 +176,13 @@
       about.className = "small queue-about";
       about.textContent = fmt(T.conversation, { short: nameOf(entry.conversation) }) + tagsOf(entry);
       li.appendChild(about);
+      if (entry.danger) {
+        li.classList.add("danger");
+        var hint = document.createElement("p");
+        hint.className = "danger-hint";
+        hint.textContent = T.dangerHint;
+        li.appendChild(hint);
+      }
       if (entry.preview) {
         var preview = document.createElement("p");
         preview.className = "preview";
@@ -219,7 +230,7 @@
       button.className = "conversation-link" + (c.id === current ? " current" : "") + (c.status === "ended" ? " ended" : "");
       if (c.id === current) button.setAttribute("aria-current", "true");
       button.textContent = fmt(T.conversation, { short: nameOf(c.id) }) + tagsOf(c) +
-        (c.urgent ? " · " + T.urgentShort : "");
+        (c.urgent ? " · " + T.urgentShort : "") + (c.danger ? " · " + T.dangerShort : "");
       if (c.covered && c.status === "active") {
         var hidden = document.createElement("span");
         hidden.className = "covered-mark";
@@ -363,6 +374,7 @@
     renderTeam(c);
     urgentButton.setAttribute("aria-pressed", c.urgent ? "true" : "false");
     el.composer.hidden = !(c.mine && c.status === "active");
+    dangerNote.hidden = !c.danger || c.status === "ended";
     if (c.status === "waiting") el.status.textContent = T.waitingPreview;
     else if (c.status === "active" && !c.mine) el.status.textContent = T.readOnly;
     else if (c.status === "taken") el.status.textContent = T.taken;
@@ -816,6 +828,7 @@
   /* ---------- an emergency, flagged by the conversation's counsellor ---------- */
 
   var urgentButton = document.getElementById("urgent-current");
+  var dangerNote = document.getElementById("danger-note");
   urgentButton.addEventListener("click", function () {
     if (!current) return;
     var c = conv(current);
