@@ -33,6 +33,20 @@ TOGETHER: tuple[tuple[str, ...], ...] = (
 )
 # Questions shown as an indented follow-up of the question before them.
 FOLLOW_UP = frozenset({"age_band", "perpetrator_count", "platform"})
+# The form asks the two questions every contact needs first (what kind of contact, how
+# urgent), then the codebook's order. (Only the form: records, exports and the codebook
+# keep the codebook's order.)
+FIRST = ("contact_type", "urgency")
+# A fresh form ticks nothing for these: the counsellor chooses. A default there would count
+# a hurried test or prank chat as a victim, or a victim's case as not urgent, silently.
+CHOSEN_BY_HAND = ("contact_type", "urgency")
+
+
+def fresh_values() -> dict[str, Any]:
+    """What a fresh coding form shows: the codebook's defaults ("unknown", nothing ticked),
+    without an answer for the questions the counsellor must choose."""
+    return {**codebook.defaults(), **dict.fromkeys(CHOSEN_BY_HAND)}
+
 
 # An import file larger than this is refused before it is read: a spreadsheet of coded
 # cases is a few megabytes even for many years of work.
@@ -190,7 +204,7 @@ class CodingForm:
     number or text (NUMBER). It can be a coded record, a draft or the defaults.
     """
 
-    values: Mapping[str, Any] = field(default_factory=codebook.defaults)
+    values: Mapping[str, Any] = field(default_factory=fresh_values)
     errors: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
     @classmethod
@@ -218,6 +232,10 @@ class CodingForm:
                 raw[question.name] = None if value in (None, "") else value
             else:
                 raw[question.name] = "" if value is None else str(value)
+        # A contact without data (silent, test, abusive) is not urgent unless chosen: a
+        # prank chat can be finished with its contact type alone.
+        if raw["contact_type"] in codebook.NO_DATA_CONTACT_TYPES and not raw["urgency"]:
+            raw["urgency"] = codebook.BY_NAME["urgency"].default
         return raw
 
     def with_errors(self, invalid: codebook.Invalid) -> CodingForm:
@@ -264,7 +282,7 @@ class CodingForm:
         together = {name: names for names in TOGETHER for name in names}
         blocks: list[list[BoundQuestion]] = []
         placed: set[str] = set()
-        for name in codebook.NAMES:
+        for name in (*FIRST, *(n for n in codebook.NAMES if n not in FIRST)):
             if name in placed:
                 continue
             names = together.get(name, (name,))
@@ -276,8 +294,9 @@ class CodingForm:
     def error_links(self) -> list[ErrorLink]:
         """The error summary: every problem, linking to its field, in form order."""
         links = [ErrorLink("coding-form", text) for text in self.errors.get("", ())]
-        for question in self.questions:
-            links.extend(ErrorLink(question.anchor, text) for text in question.errors)
+        for block in self.groups:
+            for question in block:
+                links.extend(ErrorLink(question.anchor, text) for text in question.errors)
         return links
 
 

@@ -39,7 +39,7 @@ from haven.accounts.roles import Action
 from haven.audit.models import AuditEntry
 from haven.cases import codebook, selectors, services
 from haven.cases.exchange import ImportRefused
-from haven.cases.forms import CodingForm, ImportForm, changes, summary
+from haven.cases.forms import CodingForm, ImportForm, changes, fresh_values, summary
 from haven.cases.models import Case
 from haven.chat import selectors as chat_selectors
 from haven.chat import services as chat_services
@@ -183,11 +183,11 @@ def _initial_values(conversation: Conversation) -> dict[str, Any]:
     visitor, or coding again), else the codebook's defaults."""
     draft = selectors.draft_for(conversation)
     if draft:
-        return {**codebook.defaults(), **draft}
+        return {**fresh_values(), **draft}
     case = conversation.case
     if case is not None and case.is_coded:
         return case.answers()
-    return codebook.defaults()
+    return fresh_values()
 
 
 def _render_coding(

@@ -265,14 +265,47 @@ def test_finishing_the_form_codes_the_case_and_empties_still_to_code(
 
 
 def test_the_form_starts_from_the_defaults(people: dict[str, Any], conversation) -> None:  # type: ignore[no-untyped-def]
-    """A fresh form has every codebook question, with the codebook's defaults chosen."""
+    """A fresh form has every codebook question, with the codebook's defaults chosen, except
+    the contact type and the urgency: nothing is ticked there, the counsellor chooses (a
+    default would count a hurried prank chat as a victim). Those two come first, and the
+    finish button is above the questions too."""
     html = signed_in(people["own"]).get(coding_url(conversation)).content.decode()
     for question in codebook.QUESTIONS:
         assert f'id="q-{question.name}"' in html
-    assert checked(html, "contact_type") == ["self"]
-    assert checked(html, "urgency") == ["not_urgent"]
+    assert checked(html, "contact_type") == []
+    assert checked(html, "urgency") == []
+    assert checked(html, "gender") == ["unknown"]
     assert checked(html, "platform") == [""]
     assert checked(html, "perpetrators") == []
+    order = [html.index(f'id="q-{name}"') for name in ("contact_type", "urgency", "age")]
+    assert order == sorted(order)
+    assert html.index('id="finish-coding-top"') < html.index('id="q-contact_type"')
+
+
+def test_finishing_without_a_contact_type_or_urgency_is_refused(
+    people: dict[str, Any], conversation: Conversation
+) -> None:
+    """Nothing is counted until the counsellor chooses; a contact without data may leave
+    the urgency empty (it is not urgent), a victim's contact may not."""
+    client = signed_in(people["own"])
+    blank = {**FORM, "contact_type": "", "urgency": "", "action": "finish"}
+    response = client.post(coding_url(conversation), blank)
+    assert response.status_code == 200
+    conversation.refresh_from_db()
+    assert conversation.case is None or not conversation.case.is_coded
+    victim = {**FORM, "urgency": "", "action": "finish"}
+    assert client.post(coding_url(conversation), victim).status_code == 200
+    # What the fresh form posts when only the contact type was chosen.
+    prank = {
+        name: value
+        for name, value in codebook.defaults().items()
+        if value not in (None, ()) and name != "urgency"
+    } | {"contact_type": "test", "action": "finish"}
+    response = client.post(coding_url(conversation), prank)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    conversation.refresh_from_db()
+    assert conversation.case.answers()["urgency"] == "not_urgent"
+    assert conversation.case.answers()["contact_type"] == "test"
 
 
 def test_invalid_answers_are_explained_next_to_each_field(

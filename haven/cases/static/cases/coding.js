@@ -76,6 +76,100 @@
     if (event.key === "Enter" && target && target.tagName === "INPUT") event.preventDefault();
   });
 
+  /* ---------- the keyboard: one Tab stop per question, a key per answer ----------
+   * Radio groups are one Tab stop with arrows inside, natively; checkbox groups are made
+   * the same (one roving Tab stop, arrows move, Space ticks). A digit 1-9 chooses (or, in
+   * a checkbox group, ticks) that option and goes on to the next question that applies;
+   * Enter goes on without answering; Ctrl+Enter (Cmd+Enter) finishes. Every control stays
+   * reachable with Tab alone. */
+  var questions = Array.prototype.slice.call(form.querySelectorAll(".question"));
+
+  function inputsOf(question) {
+    return Array.prototype.slice.call(question.querySelectorAll("input"));
+  }
+
+  function rove(question, target) {
+    inputsOf(question).forEach(function (input) { input.tabIndex = input === target ? 0 : -1; });
+  }
+
+  questions.forEach(function (question) {
+    if (!question.classList.contains("many")) return;
+    var boxes = inputsOf(question);
+    rove(question, boxes.filter(function (box) { return box.checked; })[0] || boxes[0]);
+    question.addEventListener("focusin", function (event) {
+      if (event.target.type === "checkbox") rove(question, event.target);
+    });
+  });
+
+  function value(name) {
+    var chosen = form.querySelector("input[name='" + name + "']:checked");
+    if (chosen) return chosen.value;
+    var field = form.querySelector("input[type=text][name='" + name + "']");
+    return field ? field.value.trim() : "";
+  }
+
+  // Follow-up questions that do not apply are passed over (Tab still reaches them): the
+  // band when the age is told (it is filled in), the platform unless recruited through
+  // social media, and the optional number of perpetrators.
+  function applies(question) {
+    var name = question.id.replace(/^q-/, "");
+    if (name === "age_band") return !value("age");
+    if (name === "platform") return value("recruitment") === "social_media";
+    if (name === "perpetrator_count") return false;
+    return true;
+  }
+
+  function focusQuestion(question) {
+    var target = question.querySelector("input[tabindex='0']") ||
+      question.querySelector("input:checked") || question.querySelector("input");
+    if (!target) return;
+    target.focus({ preventScroll: true });
+    question.scrollIntoView({ block: "nearest" });
+  }
+
+  function goOn(from) {
+    var index = questions.indexOf(from);
+    for (var i = index + 1; i < questions.length; i++) {
+      if (applies(questions[i])) { focusQuestion(questions[i]); return; }
+    }
+    var finish = document.getElementById("finish-coding");
+    if (finish) finish.focus();
+  }
+
+  form.addEventListener("keydown", function (event) {
+    var target = event.target;
+    var question = target && target.closest ? target.closest(".question") : null;
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      document.getElementById("finish-coding").click();
+      return;
+    }
+    if (!question || target.tagName !== "INPUT") return;
+    if (event.key === "Enter") {
+      goOn(question);
+      return;  // (the default, submitting, is prevented below)
+    }
+    var choice = target.type === "radio" || target.type === "checkbox";
+    if (choice && /^[1-9]$/.test(event.key) && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      var option = inputsOf(question)[Number(event.key) - 1];
+      if (!option) return;
+      event.preventDefault();
+      option.checked = option.type === "radio" ? true : !option.checked;
+      option.dispatchEvent(new Event("change", { bubbles: true }));
+      if (option.type === "checkbox") rove(question, option);
+      goOn(question);
+      return;
+    }
+    if (target.type === "checkbox" && /^Arrow(Up|Down|Left|Right)$/.test(event.key)) {
+      event.preventDefault();
+      var boxes = inputsOf(question);
+      var step = event.key === "ArrowUp" || event.key === "ArrowLeft" ? -1 : 1;
+      var next = boxes[(boxes.indexOf(target) + step + boxes.length) % boxes.length];
+      rove(question, next);
+      next.focus();
+    }
+  });
+
   // The error summary links move to the field itself, with its question in view.
   document.addEventListener("click", function (event) {
     var link = event.target && event.target.closest ? event.target.closest(".error-summary a[href^='#']") : null;

@@ -68,9 +68,15 @@ def test_counsellor_codes_a_finished_chat(visitor: VisitorUI, counsellor: Counse
     # The transcript is beside the form, shown as text.
     expect(page.locator("#transcript .msg.theirs .text")).to_have_text([first])
 
-    # The form starts on the first question; Tab goes on to the next, in codebook order.
+    # The form starts on the first question, with nothing chosen there; a digit chooses
+    # and goes on; Tab goes on to the next question without choosing.
     expect(page.locator("#id_contact_type_0")).to_be_focused()
-    page.keyboard.press("Tab")
+    expect(page.locator("#q-contact_type input:checked")).to_have_count(0)
+    expect(page.locator("#q-urgency input:checked")).to_have_count(0)
+    page.keyboard.press("1")  # victim, about themselves
+    expect(page.locator("#id_contact_type_0")).to_be_checked()
+    expect(page.locator("#id_urgency_0")).to_be_focused()
+    page.keyboard.press("Tab")  # the urgency is chosen later
     expect(page.locator("#id_age")).to_be_focused()
     page.keyboard.type("14")
     page.keyboard.press("Tab")
@@ -90,7 +96,7 @@ def test_counsellor_codes_a_finished_chat(visitor: VisitorUI, counsellor: Counse
     # Recruited in person, yet a platform: inconsistent on purpose.
     press(page, "#id_recruitment_4", "ArrowRight")  # unknown -> in person
     press(page, "#id_platform_11", "ArrowRight", "ArrowRight")  # n/a -> Instagram -> Snapchat
-    press(page, "#id_urgency_2", "ArrowLeft")  # not urgent -> urgent
+    press(page, "#id_urgency_2", "ArrowLeft")  # nothing chosen -> urgent
 
     # The draft keeps itself a few seconds after the last change.
     expect(page.locator("#draft-status")).to_have_text(re.compile(r"\d{1,2}:\d{2}"))
@@ -122,3 +128,54 @@ def test_counsellor_codes_a_finished_chat(visitor: VisitorUI, counsellor: Counse
     console.bring_to_front()
     console.evaluate("() => document.dispatchEvent(new Event('visibilitychange'))")
     expect(console.locator("#coding-count")).to_have_text("")
+
+
+def test_a_typical_case_is_coded_in_at_most_15_key_presses(
+    visitor: VisitorUI, counsellor: CounsellorUI
+) -> None:
+    """A typical case (a girl of 14, sexual exploitation by a "loverboy" partner, still
+    going on, telling it for the first time, recruited through Snapchat, urgent) is coded
+    from the moment the form opens to the finished case in 14 key presses, counted here:
+    a digit per answer (it moves on by itself), Enter to leave a question as it is, Ctrl+
+    Enter to finish; the follow-ups that do not apply are passed over."""
+    first = unique("Hij wil dat ik met anderen meega")
+    visitor.start_chat()
+    visitor.send(first)
+    counsellor.accept(first)
+    counsellor.page.once("dialog", lambda dialog: dialog.accept())
+    counsellor.page.locator("#end-current").click()
+    counsellor.expect_ended()
+    href = counsellor.page.locator("#code-current").get_attribute("href") or ""
+    url = counsellor.base_url.rstrip("/") + href if href.startswith("/") else href
+    page = counsellor.page.context.new_page()
+    page.goto(url)
+    expect(page.locator("#id_contact_type_0")).to_be_focused()
+
+    presses: list[str] = []
+
+    def key(*keys: str) -> None:
+        for k in keys:
+            presses.append(k)
+            page.keyboard.press(k)
+
+    key("1")  # contact: victim, about themselves -> urgency
+    key("2")  # urgent -> age
+    key("1", "4", "Enter")  # 14 -> (the band is filled in) gender
+    key("1")  # girl -> exploitation
+    key("1")  # sexual -> perpetrators
+    key("7")  # partner ("loverboy") -> (the number is optional) still exploited
+    key("1")  # yes -> duration
+    key("Enter")  # not known -> first disclosure
+    key("1")  # yes, the first time -> recruitment
+    key("3")  # social media -> platform
+    key("2")  # Snapchat -> sextortion
+    key("Control+Enter")  # finish
+    page.wait_for_url(re.compile(r"/console/cases/$"))
+    print(f"a typical case took {len(presses)} key presses")
+    assert len(presses) <= 15, presses
+    expect(page.locator(".notice[role=status]")).to_have_count(1)
+    # Coded as meant: the record beside the transcript.
+    page.goto(url)
+    record = page.locator("#earlier-record")
+    for answer in ("14", "Snapchat"):
+        expect(record).to_contain_text(answer)
