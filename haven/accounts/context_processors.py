@@ -26,6 +26,7 @@ def staff_nav(request: HttpRequest) -> dict[str, Any]:
             "canned": can(user, Action.MANAGE_CANNED),
             "referrals": can(user, Action.MANAGE_REFERRALS),
             "danger_terms": can(user, Action.MANAGE_DANGER_TERMS),
+            "team": can(user, Action.VIEW_TEAM_FIGURES),
             "figures": can(user, Action.VIEW_FIGURES),
             "export": can(user, Action.EXPORT_CASES),
             "import": can(user, Action.IMPORT_CASES),

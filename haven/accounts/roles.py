@@ -32,6 +32,7 @@ class Action(StrEnum):
     MANAGE_CANNED = "manage_canned"  # the console's canned responses
     MANAGE_REFERRALS = "manage_referrals"  # the referral directory
     MANAGE_DANGER_TERMS = "manage_danger_terms"  # words that raise a waiting conversation
+    VIEW_TEAM_FIGURES = "view_team_figures"  # demand per hour of the week, chats per counsellor
 
 
 # Group names as administrators see them in the admin site.
@@ -55,6 +56,7 @@ RULES: dict[Action, frozenset[Role]] = {
     Action.MANAGE_CANNED: frozenset({Role.SUPERVISOR}),
     Action.MANAGE_REFERRALS: frozenset({Role.SUPERVISOR}),
     Action.MANAGE_DANGER_TERMS: frozenset({Role.SUPERVISOR}),
+    Action.VIEW_TEAM_FIGURES: frozenset({Role.SUPERVISOR}),
 }
 
 

@@ -490,3 +490,85 @@ def bar_chart(
         show_title,
     )
     return _frame(chart_id, width, height, title, description) + "".join(parts) + "</svg>"
+
+
+def heat_map(
+    *,
+    title: str,
+    description: str,
+    rows: Sequence[str],
+    columns: Sequence[str],
+    values: Sequence[Sequence[int | None]],
+    tip: Callable[[str, str, int | None], str],
+    colour: str = PALETTE[0],
+    show_title: bool = True,
+    chart_id: str | None = None,
+) -> str:
+    """A grid of counts (``values[row][column]``) as SVG: each cell shaded from white (0) to
+    ``colour`` (the largest), with its number written in it and ``tip(row, column, value)``
+    as its tooltip. A ``None`` cell (missing or withheld) is grey with a dash, never shaded.
+
+    The number in each cell is what carries the meaning; the shade only helps the eye (so
+    the chart reads in black and white too). Text on dark cells is white."""
+    if not rows or not columns:
+        raise ValueError("a heat map needs at least one row and one column")
+    if len(values) != len(rows) or any(len(line) != len(columns) for line in values):
+        raise ValueError("a heat map needs one value per row and column")
+    for line in values:
+        for value in line:
+            if value is not None and (isinstance(value, bool) or value < 0):
+                raise ValueError(f"a heat map counts: {value!r}")
+    cid = _chart_id(chart_id, title, rows, columns, values)
+    cell = 24.0
+    left = 8.0 + max(_text_width(label) for label in rows) + 8.0
+    heading, top = _heading(title, 8.0, show_title)
+    top += FONT_SIZE + 8.0  # the column labels
+    width = left + cell * len(columns) + 8.0
+    height = top + cell * len(rows) + 8.0
+    largest = max((v for line in values for v in line if v is not None), default=0)
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+
+    def shade(value: int) -> tuple[str, str]:
+        share = value / largest if largest else 0.0
+        mixed = tuple(round(255 + (c - 255) * share) for c in (red, green, blue))
+        fill = "#" + "".join(f"{c:02x}" for c in mixed)
+        # Perceived lightness: dark cells get white text.
+        light = 0.299 * mixed[0] + 0.587 * mixed[1] + 0.114 * mixed[2]
+        return fill, ("#ffffff" if light < 140 else TEXT)
+
+    parts = [_frame(cid, width, height, title, description), heading]
+    for index, label in enumerate(columns):
+        x = left + cell * index + cell / 2
+        parts.append(
+            _element("text", _text(label), x=x, y=top - 6, text_anchor="middle", font_size=10)
+        )
+    for r, label in enumerate(rows):
+        y = top + cell * r
+        parts.append(
+            _element("text", _text(label), x=left - 6, y=y + cell / 2 + 4, text_anchor="end")
+        )
+        for c, value in enumerate(values[r]):
+            x = left + cell * c
+            tooltip = _element("title", _text(tip(label, columns[c], value)))
+            if value is None:
+                fill, ink, shown = "#e6e6e6", AXIS, "\N{EN DASH}"
+            else:
+                fill, ink = shade(value)
+                shown = str(value)
+            parts.append(
+                _element(
+                    "g",
+                    tooltip
+                    + _element(
+                        "rect", x=x, y=y, width=cell, height=cell, fill=fill, stroke=GRID,
+                        stroke_width=0.5,
+                    )
+                    + _element(
+                        "text", _text(shown), x=x + cell / 2, y=y + cell / 2 + 4,
+                        text_anchor="middle", font_size=10, fill=ink, aria_hidden="true",
+                    ),
+                    class_="cell",
+                )
+            )  # fmt: skip
+    parts.append("</svg>")
+    return "".join(parts)

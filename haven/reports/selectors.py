@@ -27,11 +27,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Max, Min, Q, QuerySet
 
 from haven.cases import codebook
 from haven.cases.codebook import Kind
 from haven.cases.models import Case, CaseContact, many_column
+from haven.core import clock
 from haven.reports.figures import Period, Report, build
 
 Counts = dict[str, int | None]
@@ -196,3 +198,68 @@ def yearly_report(
         synthetic=int(current.counts.get("synthetic") or 0),
         generated_at=generated_at,
     )
+
+
+# --- the team's figures (haven.reports.team) --------------------------------------------------
+
+
+def team_contacts(since: dt.datetime, until: dt.datetime) -> list[Any]:
+    """Every conversation started in [since, until): when, whether answered, whether it
+    ended before anyone answered. One query; times and flags only, nothing decrypted."""
+    from haven.chat.models import Conversation
+    from haven.reports.team import Contact
+
+    rows = Conversation.objects.filter(created_at__gte=since, created_at__lt=until).values_list(
+        "created_at", "accepted_at", "status"
+    )
+    return [
+        Contact(
+            started_at=started,
+            answered=accepted is not None,
+            left=accepted is None and status == Conversation.Status.ENDED,
+        )
+        for started, accepted, status in rows
+    ]
+
+
+def team_per_counsellor(since: dt.datetime, until: dt.datetime) -> dict[str, int]:
+    """Chats answered per counsellor (who holds each now, after any transfer), for the
+    conversations started in [since, until). One query."""
+    from haven.chat.models import Conversation
+
+    rows = (
+        Conversation.objects.filter(
+            created_at__gte=since,
+            created_at__lt=until,
+            accepted_at__isnull=False,
+            counsellor__isnull=False,
+        )
+        .values_list("counsellor__username")
+        .annotate(chats=Count("id"))
+        .order_by("counsellor__username")
+    )
+    return {str(name): int(chats) for name, chats in rows}
+
+
+def team_now() -> dict[str, Any]:
+    """The moment: visitors waiting, the longest wait in minutes, conversations live, and
+    counsellors with a console open, and whether the queue is watched. Five small queries."""
+    from haven.chat import selectors as chat_selectors
+    from haven.chat.models import ConsolePresence, Conversation
+
+    now = clock.now()
+    waiting = Conversation.objects.filter(status=Conversation.Status.WAITING)
+    oldest = waiting.aggregate(oldest=Min("created_at"))["oldest"]
+    since = now - dt.timedelta(seconds=settings.HAVEN_CONSOLE_PRESENCE_SECONDS)
+    return {
+        "waiting": waiting.count(),
+        "longest_wait_minutes": None
+        if oldest is None
+        else int((now - oldest).total_seconds() // 60),
+        "live": Conversation.objects.filter(status=Conversation.Status.ACTIVE).count(),
+        "counsellors_online": ConsolePresence.objects.filter(seen_at__gte=since)
+        .values("user_id")
+        .distinct()
+        .count(),
+        "watched": chat_selectors.queue_watched(),
+    }

@@ -121,6 +121,9 @@ HTTP_TABLE: dict[str, dict[str, str]] = {
     # Messages left for later (haven/letters/urls.py): whoever uses the console answers.
     # Who a conversation could be transferred to (haven/chat/views.py).
     "/console/colleagues/": CONSOLE_ONLY,
+    # The team's figures (haven/reports/team_views.py): supervisors only.
+    "/console/reports/team/": {**CONSOLE_ONLY, "counsellor": "404"},
+    "/console/reports/team.csv": {**CONSOLE_ONLY, "counsellor": "404"},
     # The team's danger words (haven/chat/views.py): supervisors keep them.
     "/console/danger-words/": {**CONSOLE_ONLY, "counsellor": "404"},
     "/console/letters/": CONSOLE_ONLY,

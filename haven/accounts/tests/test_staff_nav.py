@@ -38,7 +38,7 @@ def test_a_counsellor_sees_coding_and_messages_left(make_staff) -> None:  # type
 
 
 def test_a_supervisor_also_sees_export_and_import(make_staff) -> None:  # type: ignore[no-untyped-def]
-    expected = [{"coding", "letters", "canned", "referrals", "danger", "export", "import"}]
+    expected = [{"coding", "letters", "canned", "referrals", "danger", "team", "export", "import"}]
     assert links(make_staff, "supervisor", "/en/console/cases/") == expected
 
 
