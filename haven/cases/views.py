@@ -154,6 +154,8 @@ def _transcript(request: HttpRequest, conversation: Conversation) -> list[Transc
         Message.Kind.ENDED: ended,
         Message.Kind.QUICK_EXIT: _("The visitor left quickly (the quick exit)."),
         Message.Kind.RETURNED: _("Returning visitor: they gave a valid return code."),
+        Message.Kind.TRANSFERRED: _("The conversation was transferred to a colleague."),
+        Message.Kind.REQUEUED: _("The conversation was put back in the queue."),
     }
     lines = []
     for payload in payloads:

@@ -62,8 +62,8 @@ def summarise(
 
     ``counts[question][code]`` holds the answers given (no answer is not counted). In a
     public report each question's counts go through the same disclosure control as every
-    other line of figures (haven.reports.disclosure); a withheld count is ``None`` with
-    the reason. Percentages are of those who answered the question.
+    other line of figures (haven.reports.disclosure); a withheld count is ``None``, marked
+    ``"withheld"`` whatever the reason. Percentages are of those who answered the question.
     """
     out = []
     for question in QUESTIONS:
@@ -85,13 +85,15 @@ def summarise(
                 "key": question.key,
                 "text": question.text,
                 "answered": answered,
-                "answered_withheld": None if answered_withheld is None else str(answered_withheld),
+                # Every withheld count is marked alike (why it is withheld would tell which
+                # ones are below the threshold).
+                "answered_withheld": None if answered_withheld is None else "withheld",
                 "options": [
                     {
                         "code": code,
                         "label": label,
                         "count": cells[code][0],
-                        "withheld": None if cells[code][1] is None else str(cells[code][1]),
+                        "withheld": None if cells[code][1] is None else "withheld",
                         "percent": _percent(cells[code][0], answered),
                     }
                     for code, label in question.options

@@ -648,8 +648,10 @@ def rules(
             f"or the rest of its base is hidden or from 1 to {small}.",
         ),
         "extremes": (
-            "De jongste en oudste leeftijd worden alleen als leeftijdsgroep gegeven.",
-            "The youngest and oldest age are given as an age band only.",
+            f"De jongste en oudste leeftijd worden alleen als leeftijdsgroep gegeven, en alleen "
+            f"als in die groep minstens {threshold} slachtoffers zijn.",
+            f"The youngest and oldest age are given as an age band only, and only when that "
+            f"band holds at least {threshold} victims.",
         ),
     }
     wanted = RULE_CODES if codes is None else tuple(codes)

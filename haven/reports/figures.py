@@ -335,9 +335,19 @@ class Value:
     percent: float | None
     low: float | None
     high: float | None
-    withheld: str | None = None  # a disclosure.Withheld value, or "no_data"
+    # What is published: None (shown), "no_data" (a base of 0: nothing to say), or
+    # WITHHELD, the same for every withheld value whatever the reason: printing why (a small
+    # count, a small rest, a complement) would tell a reader which cells are below the
+    # threshold.
+    withheld: str | None = None
     unknown_left_out: int | None = None
     unknown_kept: bool = False
+    # Why it is withheld (a disclosure.Withheld value, or "victims_hidden"): for the tests
+    # and for whoever maintains the rules; never published.
+    reason: str | None = None
+
+
+WITHHELD = "withheld"
 
 
 @dataclass
@@ -452,6 +462,11 @@ def _value(
     spec: Spec, period: Period, protected: _Protected
 ) -> tuple[Value, phrases.Phrase | None, str]:
     counts = period.counts
+    if protected.threshold is not None and "victims" in protected.hidden:
+        # Fewer victims than the threshold: nothing about them is published, not even a
+        # zero over a zero base (which, beside the others, describes the few there were).
+        value = Value(period.label, None, None, None, None, None, WITHHELD, reason="victims_hidden")
+        return value, None, spec.base.label
     count = int(counts.get(spec.count) or 0)
     base = int(counts.get(spec.base.total) or 0)
     unknown = int(counts.get(spec.base.unknown) or 0) if spec.base.unknown else 0
@@ -484,7 +499,8 @@ def _value(
     if withheld is not None:
         # Public and withheld: neither count nor base is given, as together they would
         # give back what is protected (the share, or the small rest of the base).
-        return Value(period.label, None, None, None, None, None, withheld), None, label
+        value = Value(period.label, None, None, None, None, None, WITHHELD, reason=withheld)
+        return value, None, label
     share = stats.Share(count, base)
     low, high = share.interval() or (None, None)
     value = Value(
@@ -598,6 +614,18 @@ def build(
     counts = periods[0].counts
     youngest = _maybe_int(counts.get("age:youngest"))
     oldest = _maybe_int(counts.get("age:oldest"))
+
+    def band_published(age: int | None) -> str | None:
+        """The band of the youngest or oldest told age; in public output only where the
+        count it comes from may be published: the victims are shown and the band holds at
+        least the threshold of them (else "the youngest is under 12" tells of a few)."""
+        band = _band(age)
+        if band is None or not public:
+            return band
+        if shown[0] is None or int(counts.get(f"age_band:{band}") or 0) < threshold:
+            return None
+        return band
+
     return Report(
         period_label=current.label,
         start=current.start,
@@ -607,8 +635,8 @@ def build(
         victims=victims,
         youngest=None if public else youngest,
         oldest=None if public else oldest,
-        youngest_band=_band(youngest),
-        oldest_band=_band(oldest),
+        youngest_band=band_published(youngest),
+        oldest_band=band_published(oldest),
         sections=sections,
         rules=rules,
         synthetic=synthetic,

@@ -10,7 +10,9 @@ are worked out from them in the comments.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 import math
 from typing import Any
@@ -319,7 +321,7 @@ def public(db: None) -> Report:
 
 def shown(report: Report, key: str) -> tuple[int | None, int | None, str | None]:
     value = report.figure(key).current
-    return value.count, value.base, value.withheld
+    return value.count, value.base, value.reason
 
 
 def test_small_counts_are_hidden_and_zeros_shown(public: Report) -> None:
@@ -382,7 +384,9 @@ def test_ages_are_bands_in_public_and_the_rules_are_listed(
     public: Report, internal: Report
 ) -> None:
     assert (public.youngest, public.oldest) == (None, None)
-    assert (public.youngest_band, public.oldest_band) == ("under_12", "35_plus")
+    # The youngest (9) and oldest (50) are alone in their bands here: not even the band.
+    assert (public.youngest_band, public.oldest_band) == (None, None)
+    assert (internal.youngest_band, internal.oldest_band) == ("under_12", "35_plus")
     assert [rule.code for rule in public.rules] == [
         "primary",
         "zero",
@@ -427,7 +431,7 @@ def test_the_public_json_holds_no_small_count(public: Report, internal: Report) 
     assert data["disclosure_control"]["threshold"] == 5
     assert len(data["disclosure_control"]["rules"]) == 5
     assert data["age_extremes"]["youngest"] is None
-    assert data["age_extremes"]["youngest_band"]["en"] == "under 12"
+    assert data["age_extremes"]["youngest_band"] is None
     confidential = render.as_dict(internal)
     assert confidential["classification"] == "confidential"
     assert confidential["disclosure_control"] is None
@@ -466,6 +470,69 @@ def published(value: Value) -> tuple[int | None, int | None, int | None]:
     return value.count, value.base, value.unknown_left_out
 
 
+def test_the_extremes_band_is_given_only_where_it_holds_enough_victims() -> None:
+    """The youngest told age, 13, is in the 12-15 band with 12 victims: the band is given.
+    The oldest, 40, is in the 35+ band with 3: not given."""
+    values = counts(
+        40,
+        **{
+            "age_band:12_15": 12,
+            "age_band:35_plus": 3,
+            "age_band:18_24": 25,
+            "age_band:unknown": 0,
+            "age:minor": 12,
+            "age:adult": 28,
+            "age:up_to_15": 12,
+            "age:told": 40,
+            "age:youngest": 13,
+            "age:oldest": 40,
+        },
+    )
+    report = report_of(values)
+    assert (report.youngest, report.youngest_band) == (None, "12_15")
+    assert (report.oldest, report.oldest_band) == (None, None)
+
+
+def test_every_withheld_value_is_marked_alike_in_every_format(public: Report) -> None:
+    """A reader must not learn why a value is withheld (a small count, a small rest, a
+    complement): the JSON and CSV say "withheld" for each (or "no_data" for a base of 0),
+    and the web page and PDF the same words for each."""
+    data = render.as_dict(public)
+    markers = {
+        value["withheld"]
+        for section in data["sections"]
+        for figure in section["figures"]
+        for value in [figure, *figure["history"]]
+        if value["withheld"]
+    }
+    assert markers <= {"withheld", "no_data"} and "withheld" in markers
+    rows = list(csv.reader(io.StringIO(render.to_csv(public))))
+    column = rows[0].index("withheld")
+    assert {row[column] for row in rows[1:] if len(row) > column} <= {"", "withheld", "no_data"}
+    reasons = {
+        value.reason
+        for section in public.sections
+        for figure in section.figures
+        for value in [figure.current, *figure.history]
+    }
+    assert {"small_count", "small_rest"} <= reasons  # there were different reasons
+
+
+def test_a_year_with_fewer_victims_than_the_threshold_publishes_no_figure() -> None:
+    """7 victims: the number is withheld, every figure too (not "0 of 0" for the parents,
+    which beside the rest describes the few), and no age band of the youngest or oldest."""
+    values = counts(
+        7, **{"gender:girl": 7, "gender:unknown": 0, "age:youngest": 9, "age:oldest": 16}
+    )
+    report = report_of(values)
+    assert report.victims.current is None
+    for section in report.sections:
+        for figure in section.figures:
+            value = figure.current
+            assert (value.count, value.base, value.withheld) == (None, None, "withheld"), figure.key
+    assert (report.youngest_band, report.oldest_band) == (None, None)
+
+
 def test_hidden_unknowns_are_not_given_away_by_the_base() -> None:
     """290 victims: 254 girls, 23 boys, 2 non-binary (small), 11 unknown. The 2 are hidden,
     and so (secondary) are the 11 unknown, the smallest other count. Were the 11 still left
@@ -478,7 +545,7 @@ def test_hidden_unknowns_are_not_given_away_by_the_base() -> None:
     report = report_of(values)
     assert published(report.figure("gender:girl").current) == (254, 290, None)
     assert published(report.figure("gender:boy").current) == (23, 290, None)
-    assert report.figure("gender:non_binary").current.withheld == "small_count"
+    assert report.figure("gender:non_binary").current.reason == "small_count"
     # What is published leaves 13 for non-binary and unknown together: neither is known.
     assert 290 - 254 - 23 == 13
     # The internal report leaves the 11 out, exactly.
@@ -502,7 +569,7 @@ def test_a_small_unknown_platform_is_not_given_away_by_the_base() -> None:
     report = report_of(values)
     # (The 50 whose route is unknown are left out: 50 of 50 through social media.)
     assert published(report.figure("recruitment:social_media").current) == (50, 50, 50)
-    assert report.figure("platform:instagram").current.withheld == "small_rest"
+    assert report.figure("platform:instagram").current.reason == "small_rest"
     tiktok = report.figure("platform:tiktok")
     assert published(tiktok.current) == (0, 50, None)
     assert tiktok.current.unknown_kept
@@ -524,8 +591,8 @@ def test_platforms_are_withheld_when_their_total_is_hidden() -> None:
         },
     )
     report = report_of(values)
-    assert report.figure("recruitment:in_person").current.withheld == "small_count"
-    assert report.figure("recruitment:social_media").current.withheld == "suppressed"
+    assert report.figure("recruitment:in_person").current.reason == "small_count"
+    assert report.figure("recruitment:social_media").current.reason == "suppressed"
     for section in report.sections:
         for figure in section.figures:
             if figure.key.startswith("platform:"):

@@ -165,8 +165,8 @@ def test_the_public_version_on_request(analyst: Client) -> None:
     page = analyst.get(URL, {"year": "2020", "public": "on"}).content.decode()
     assert "Public report. Small numbers are protected" in page
     assert "Counts from 1 to 9 are not shown." in page
-    # Ages as bands only.
-    assert 'data-figure="youngest">under 12<' in page
+    # No youngest age, nor its band: the few under 12 are not described.
+    assert 'data-figure="youngest">under 12<' not in page
 
 
 # --- the form ------------------------------------------------------------------------------

@@ -54,3 +54,7 @@ def test_a_supervisor_reads_the_team_figures(
         page.locator("#team-download").click()
     text = Path(download.value.path()).read_text(encoding="utf-8")
     assert "withheld" in text
+    # The danger words' page, also the supervisors'.
+    page.goto(server.base_url + "/console/danger-words/")
+    expect(page.locator("#danger-terms")).to_be_visible()
+    assert_accessible(page, "danger words", checked)

@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 
 from haven.chat.tests.browser.conftest import COUNSELLOR_PASSWORD, NewContext
 from haven.chat.tests.browser.support import CounsellorUI, ServerProcess, VisitorUI, unique
+from haven.chat.tests.browser.test_axe import assert_accessible, axe_source  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -24,9 +25,15 @@ def _staff(server: ServerProcess, role: str) -> str:
 
 
 def test_a_whisper_and_a_transfer_reach_the_team_and_never_the_visitor(
-    new_context: NewContext, server: ServerProcess, counsellor: CounsellorUI
+    new_context: NewContext,
+    server: ServerProcess,
+    counsellor: CounsellorUI,
+    axe_source: str,  # noqa: F811
 ) -> None:
-    supervisor = CounsellorUI(new_context("supervisor").new_page(), server.base_url).login(
+    checked: list[str] = []
+    supervisor_context = new_context("supervisor")
+    supervisor_context.add_init_script(script=axe_source)
+    supervisor = CounsellorUI(supervisor_context.new_page(), server.base_url).login(
         _staff(server, "supervisor")
     )
     colleague_name = _staff(server, "counsellor")
@@ -50,6 +57,15 @@ def test_a_whisper_and_a_transfer_reach_the_team_and_never_the_visitor(
     supervisor.page.locator("#whisper-form button[type=submit]").click()
     expect(counsellor.page.locator("#team-notes")).to_contain_text(whisper)
     expect(counsellor.page.locator("#console-alert")).to_be_visible()
+    expect(supervisor.page.locator("#team-notes")).to_contain_text(whisper)
+    supervisor.page.locator("#transfer-current").click()
+    expect(supervisor.page.locator("#transfer-form")).to_be_visible()
+    assert_accessible(supervisor.page, "console, the team's box and the transfer form", checked)
+    supervisor.page.locator("#transfer-cancel").click()
+    # The visitor reloads (a resume of the whole history): no whisper there either.
+    visitor.page.reload()
+    expect(visitor.page.locator("#log")).to_contain_text(marker)
+    assert whisper not in visitor.page.content()
 
     # The counsellor hands it to the colleague, with a note.
     counsellor.page.locator("#transfer-current").click()
@@ -76,3 +92,12 @@ def test_a_whisper_and_a_transfer_reach_the_team_and_never_the_visitor(
     expect(log).to_contain_text(visitor.texts["transferred"])
     page = visitor.page.content()
     assert whisper not in page and note not in page
+
+    # The transcript beside the coding form (what staff read later) has neither.
+    colleague.page.once("dialog", lambda dialog: dialog.accept())
+    colleague.page.locator("#end-current").click()
+    href = colleague.page.locator("#code-current").get_attribute("href") or ""
+    colleague.page.goto(server.base_url + href if href.startswith("/") else href)
+    expect(colleague.page.locator("#transcript")).to_contain_text(reply)
+    transcript = colleague.page.locator("#transcript").inner_text()
+    assert whisper not in transcript and note not in transcript
