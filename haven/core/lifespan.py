@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from typing import Any
 
@@ -78,6 +79,10 @@ class Lifespan:
                 settle_garbage_collector()
                 running = [asyncio.create_task(task()) for task in self.tasks]
                 await send({"type": "lifespan.startup.complete"})
+                # `haven serve` says where Haven runs once a worker has started.
+                announce = os.environ.get("HAVEN_SERVE_ANNOUNCE")
+                if announce:
+                    print(announce, flush=True)
             elif message["type"] == "lifespan.shutdown":
                 for task in running:
                     task.cancel()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from typing import Any
 
 from django.conf import settings
@@ -32,11 +34,14 @@ class Command(BaseCommand):
         host: str = options["host"]
         port: int = options["port"]
         shown_host = f"[{host}]" if ":" in host else host
-        self.stdout.write(
+        _check_free(host, port, shown_host)
+        # Said by each worker once it has started (haven.core.lifespan), not before: a
+        # server that then fails to start must not have said it runs. This is the server's
+        # own address, not a visitor's.
+        os.environ["HAVEN_SERVE_ANNOUNCE"] = (
             f"Haven is running at http://{shown_host}:{port}/ "
-            f"(console: http://{shown_host}:{port}/console/). Stop with Ctrl+C.",
+            f"(console: http://{shown_host}:{port}/console/). Stop with Ctrl+C."
         )
-        self.stdout.flush()
         uvicorn.run(
             "haven.asgi:application",
             host=host,
@@ -56,3 +61,18 @@ class Command(BaseCommand):
             # compression side channels read secrets.
             ws_per_message_deflate=False,
         )
+
+
+def _check_free(host: str, port: int, shown_host: str) -> None:
+    """Refuse at once, naming the address, when something else listens there already
+    (uvicorn would log a bind error whose address the log filter removes)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        probe = socket.create_server((host, port), family=family)
+    except OSError as exc:
+        raise CommandError(
+            f"Haven cannot listen at {shown_host}:{port}: {exc.strerror or exc}. Another "
+            "program may be using that port: stop it, or choose another port with --port "
+            "(make run PORT=8001)."
+        ) from exc
+    probe.close()
