@@ -83,6 +83,8 @@ def test_an_analyst_sees_the_page_with_the_form_and_an_example(client: Client) -
     assert 'value="1000"' in page  # the default replications
     assert "may take a minute" in page
     assert "No estimates saved yet." in page
+    # The method and its limits are on the page itself (a browser cannot open the docs).
+    assert 'id="method"' in page and "usually make the estimate too low" in page
 
 
 def test_the_page_is_in_dutch_by_default(client: Client) -> None:
