@@ -18,6 +18,8 @@ WITHOUT_DATABASE = frozenset(
         "check",
         "collectstatic",
         "test",
+        # On a file only (docs/estimation.md); with --save it needs the database, and says so.
+        "estimate",
     }
 )
 
@@ -34,7 +36,8 @@ def embedded_database_problem(argv: list[str], environ: "os._Environ[str] | dict
         return ""
     if environ.get("DATABASE_URL") or environ.get("HAVEN_MODE", "").strip().lower() == "production":
         return ""
-    data_dir = Path(environ.get("HAVEN_DATA_DIR") or Path.cwd() / "var").resolve()
+    # As haven.settings reads it (an empty value is the current folder there too).
+    data_dir = Path(environ.get("HAVEN_DATA_DIR", Path.cwd() / "var")).resolve()
     database = data_dir / "haven.sqlite3"
     advice = (
         "Run it in the folder where Haven is installed (where `make run` made var/), or set "

@@ -111,6 +111,7 @@ class _BaseConsumer(AsyncWebsocketConsumer):
         self._channel_lock = asyncio.Lock()
         self._cleaned_up = False
         self._closing = False
+        self._flooded = False
         self._counted = False
         self.channel_name = ""
         try:
@@ -214,9 +215,9 @@ class _BaseConsumer(AsyncWebsocketConsumer):
         self.joined.clear()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if self._closing:
-            # Frames already on their way when this socket was closed (a flood is hundreds
-            # of them): they are read, and left unanswered and undone.
+        if self._closing or self._flooded:
+            # Frames already on their way when this socket was closed, or while it closes
+            # for a flood (hundreds of them): read at once, left unanswered and undone.
             return
         if not self.bucket.take():
             await self.refused_for_flood(text_data)
@@ -346,15 +347,10 @@ class _BaseConsumer(AsyncWebsocketConsumer):
     async def refused_for_flood(self, text_data: str | None) -> None:
         ids = _identifiers_of(text_data)
         if self.bucket.strikes >= settings.HAVEN_RATE_STRIKES:
-            # Messages let through before the flood are being stored: acknowledge them
-            # before the close (after it nothing more may be sent), so that the client
-            # does not send them again. Only this socket waits, and not for long.
-            if self.pending:
-                await asyncio.wait(set(self.pending), timeout=FLOOD_ACK_WAIT_SECONDS)
-            await self.send_error(
-                "flood", _("Too many messages at once. The connection is closed.")
-            )
-            await self.close(code=CLOSE_FLOOD)
+            # From now on every frame is dropped as it is read (so a flood cannot pile up
+            # in memory behind a waiting handler), and the close comes from its own task.
+            self._flooded = True
+            self._pumps.append(asyncio.create_task(self._close_for_flood()))
             return
         await self.send_error(
             "rate_limited",
@@ -363,6 +359,18 @@ class _BaseConsumer(AsyncWebsocketConsumer):
             client_id=ids.get("client_id"),
             conversation=ids.get("conversation"),
         )
+
+    async def _close_for_flood(self) -> None:
+        """Messages let through before the flood are being stored: acknowledge them before
+        the close (after it nothing more may be sent), so that the client does not send
+        them again; then say why, and close. Not for long (FLOOD_ACK_WAIT_SECONDS)."""
+        if self.pending:
+            await asyncio.wait(set(self.pending), timeout=FLOOD_ACK_WAIT_SECONDS)
+        with contextlib.suppress(OSError, RuntimeError):  # the client may be gone already
+            await self.send_error(
+                "flood", _("Too many messages at once. The connection is closed.")
+            )
+            await self.close(code=CLOSE_FLOOD)
 
     def language(self) -> str:
         return self.lang
@@ -623,6 +631,7 @@ class CounsellorConsumer(_BaseConsumer):
         self.watch: asyncio.Task[None] | None = None
         self.presence: asyncio.Task[None] | None = None
         self.presence_id = uuid.uuid4()
+        self.supervisor = False
         allowed = await db.read(_may_use_console, self.user, self.scope.get("session"))
         if not allowed:
             # Accept, then close with our code: a refused handshake reaches the browser as
@@ -635,6 +644,7 @@ class CounsellorConsumer(_BaseConsumer):
         # the read and the join is missed (one committed before the read may come twice;
         # the console orders changes by seq).
         supervisor = await db.read(can, self.user, Action.READ_ANY_TRANSCRIPT)
+        self.supervisor = supervisor
         await self.join(CONSOLE_GROUP)
         await self.join(counsellor_group(self.user.id))
         if supervisor:
@@ -722,11 +732,14 @@ class CounsellorConsumer(_BaseConsumer):
         # The notes to this socket only (the visitor shares the conversation's group).
         notes: NotesEvent = {"type": "notes", "conversation": key, "text": conversation.notes}
         await self.send_event(notes)
-        # The team's whispers and transfer notes, also to this socket only.
+        # The team's notes, also to this socket only: whispers to its counsellor and to
+        # supervisors; to a colleague reading a waiting conversation only the transfer
+        # notes (meant for whoever takes it next), not the whispers of its earlier holder.
+        whispers = self.supervisor or conversation.counsellor_id == self.user.id
         staff: StaffNotesEvent = {
             "type": "staff_notes",
             "conversation": key,
-            "notes": await db.read(selectors.staff_notes, conversation),
+            "notes": await db.read(selectors.staff_notes, conversation, whispers=whispers),
         }
         await self.send_event(staff)
 
@@ -849,7 +862,7 @@ class CounsellorConsumer(_BaseConsumer):
             await self.join(conversation_group(event["conversation"]["conversation"]))
         elif event["type"] == "state":
             owner = meta.get("counsellor_id")
-            if owner is not None and owner != self.user.id:
+            if owner is not None and owner != self.user.id and not self.supervisor:
                 # A colleague took a conversation this console was looking at: stop
                 # receiving it, and tell the console it has gone.
                 await self.leave(conversation_group(event["conversation"]))

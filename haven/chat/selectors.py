@@ -287,16 +287,16 @@ def staff_note_payload(note: StaffNote) -> StaffNotePayload:
     }
 
 
-def staff_notes(conversation: Conversation) -> list[StaffNotePayload]:
-    """A conversation's whispers and transfer notes, oldest first. Precondition: the reader
-    may see the conversation (:func:`access_conversation`): every console user who may read
-    a conversation may read its notes, and the visitor's socket never calls this."""
-    return [
-        staff_note_payload(note)
-        for note in StaffNote.objects.filter(conversation=conversation).select_related(
-            "author", "to"
-        )
-    ]
+def staff_notes(conversation: Conversation, *, whispers: bool) -> list[StaffNotePayload]:
+    """A conversation's staff notes, oldest first: the transfer notes, and the whispers too
+    when ``whispers`` (its counsellor and supervisors; a colleague reading it in the queue
+    gets only what a transfer left for the next counsellor). Precondition: the reader may
+    see the conversation (:func:`access_conversation`); the visitor's socket never calls
+    this."""
+    notes = StaffNote.objects.filter(conversation=conversation).select_related("author", "to")
+    if not whispers:
+        notes = notes.filter(kind=StaffNote.Kind.TRANSFER)
+    return [staff_note_payload(note) for note in notes]
 
 
 def transfer_candidates(actor: Any) -> list[dict[str, Any]]:
@@ -366,3 +366,17 @@ def danger_terms_forget() -> None:
 def danger_terms() -> list[str]:
     """The team's danger terms, as they wrote them (for the supervisors' page)."""
     return list(DangerTerm.objects.values_list("term", flat=True))
+
+
+def console_open(user: Any) -> bool:
+    """Whether ``user`` has a console open now (heard of within the presence period)."""
+    since = clock.now() - dt.timedelta(seconds=settings.HAVEN_CONSOLE_PRESENCE_SECONDS)
+    return ConsolePresence.objects.filter(user_id=user.pk, seen_at__gte=since).exists()
+
+
+def visitor_words(conversation: Conversation) -> tuple[int, str]:
+    """How many messages the visitor wrote in one conversation, and their latest words (for
+    its queue entry when it goes back in the queue). Two small reads of one conversation."""
+    written = Message.objects.filter(conversation=conversation, sender=Message.Sender.VISITOR)
+    latest = written.order_by("-seq").values_list("text", flat=True).first()
+    return written.count(), latest or ""

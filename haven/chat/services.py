@@ -714,6 +714,11 @@ def conversation_transfer(
             raise NotFound(_("This colleague was not found."))
         if target.pk == conversation.counsellor_id:
             raise ConversationUnavailable(_("This conversation is already theirs."))
+        if not selectors.console_open(target):
+            # Not to someone who has gone home (a stale list, or a frame made by hand).
+            raise ConversationUnavailable(
+                _("%(name)s has no console open.") % {"name": target.get_username()}
+            )
         refusal = _refusal_to_take(target, own=False)
         if refusal is not None:
             raise refusal
@@ -751,14 +756,12 @@ def conversation_transfer(
         waiting["position"] = selectors.queue_position(conversation)
         # counsellor_id 0 (nobody): every console that held or read it lets go of it.
         _broadcast(conversation_group(conversation.id), waiting, counsellor_id=0)
-        [entry_now] = [
-            e for e in selectors.waiting_queue() if e["conversation"] == str(conversation.id)
-        ]
+        count, latest = selectors.visitor_words(conversation)
         _queue_entry(
             conversation,
-            message_count=entry_now["message_count"],
-            preview=entry_now["preview"],
-            danger=entry_now["danger"],
+            message_count=count,
+            preview=selectors.shorten(latest),
+            danger=conversation.danger_at is not None,
             reorder=True,
         )
         _live_leave(conversation)

@@ -253,6 +253,9 @@ def _console_texts() -> dict[str, str]:
         "transferredMessage": _("The conversation was transferred to a colleague."),
         "requeuedMessage": _("The conversation was put back in the queue."),
         "transferredAway": _("Conversation %(short)s is no longer yours: it was transferred."),
+        "transferredToYou": _(
+            "Conversation %(short)s was transferred to you. It is in your conversations."
+        ),
         "transferredTo": _("%(name)s transferred the conversation to %(to)s"),
         "transferredToQueue": _("%(name)s put the conversation back in the queue"),
         "whisperBy": _("Whisper from %(name)s"),

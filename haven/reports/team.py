@@ -20,6 +20,10 @@ from haven.reports.disclosure import DEFAULT_THRESHOLD, protect_line, protect_ta
 DAYS = 7
 HOURS = 24
 MEASURES = ("started", "answered", "left")
+# What the file publishes: started and left, not answered. The three are linked (started =
+# answered + left + those still waiting), and each grid is protected on its own: with all
+# three published, a withheld "left" of 2 would come back as 14 started minus 12 answered.
+PUBLISHED = ("started", "left")
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,7 @@ def team_csv(request: HttpRequest) -> HttpResponse:
     weeks, since, until = _period(request)
     threshold = settings.HAVEN_REPORT_THRESHOLD
     grid = team.week(selectors.team_contacts(since, until), ZoneInfo(settings.TIME_ZONE))
-    measures = {name: team.protect_week(grid.measure(name), threshold) for name in team.MEASURES}
+    measures = {name: team.protect_week(grid.measure(name), threshold) for name in team.PUBLISHED}
     counsellors, total = team.protect_counsellors(
         selectors.team_per_counsellor(since, until), threshold
     )

@@ -8,8 +8,10 @@ database holds them encrypted, and the retention job deletes them with the trans
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
+import uuid
 from typing import Any
 
 import pytest
@@ -61,6 +63,17 @@ async def frames_until_message(
         if frame["type"] == "message" and frame["message"]["client_id"] == client_id:
             return seen
     raise AssertionError(f"no message {client_id}: {seen}")
+
+
+async def console_seen(user: Any) -> None:
+    """Wait until ``user``'s console has said it is open (its first heartbeat)."""
+    from haven.chat.models import ConsolePresence
+
+    for _ in range(100):
+        if await database_sync_to_async(ConsolePresence.objects.filter(user=user).exists)():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the console never said it was open")
 
 
 async def resumed_frames(token: str) -> str:
@@ -154,6 +167,7 @@ async def test_a_transfer_to_a_colleague_moves_the_conversation_with_its_history
 
     console = await accept_as(anna, visitor, welcome)
     receiving, _ = await connect_console(ben)
+    await console_seen(ben)
     ben_id = await database_sync_to_async(lambda: ben.pk)()
     await console.send_json_to(
         {"type": "transfer", "conversation": conversation, "to": ben_id, "note": NOTE}
@@ -200,9 +214,14 @@ async def test_a_transfer_to_a_colleague_moves_the_conversation_with_its_history
 @consumer_test
 async def test_back_to_the_queue_keeps_the_place_and_the_note_waits_for_the_next(anna, ben) -> None:  # type: ignore[no-untyped-def]
     """Anna puts the conversation back in the queue (``to`` 0): the visitor is waiting again
-    and told their place; every console sees it in the queue; Ben accepts it and finds the
-    note. It was answered once: the first accept's time stays."""
+    and told their place; every console sees it in the queue. Ben, reading it there, gets
+    the transfer note but not Anna's earlier whisper; once he accepts it, both. It was
+    answered once: the first accept's time stays."""
     visitor, console, conversation = await accepted(anna)
+    await console.send_json_to(
+        {"type": "whisper", "conversation": conversation, "text": "Synthetic: for the team"}
+    )
+    await receive_until(console, "staff_note")
     first_accept = await database_sync_to_async(
         lambda: Conversation.objects.get(pk=conversation).accepted_at
     )()
@@ -215,12 +234,15 @@ async def test_back_to_the_queue_keeps_the_place_and_the_note_waits_for_the_next
     entry = await receive_until(other, "queue_entry")
     assert entry["entry"]["conversation"] == conversation
     assert (await receive_until(console, "state"))["status"] == "taken"
+    await other.send_json_to({"type": "open", "conversation": conversation, "last_seq": 0})
+    notes = (await receive_until(other, "staff_notes"))["notes"]
+    assert [(n["kind"], n["to"], n["text"]) for n in notes] == [("transfer", "", NOTE)]
     await other.send_json_to({"type": "accept", "conversation": conversation})
     await receive_until(other, "assigned")
     assert (await receive_until(visitor, "state"))["status"] == "active"
     await other.send_json_to({"type": "open", "conversation": conversation, "last_seq": 0})
     notes = (await receive_until(other, "staff_notes"))["notes"]
-    assert [(n["kind"], n["to"], n["text"]) for n in notes] == [("transfer", "", NOTE)]
+    assert [n["kind"] for n in notes] == ["whisper", "transfer"]
     stored = await database_sync_to_async(Conversation.objects.get)(pk=conversation)
     assert stored.accepted_at == first_accept
     assert stored.counsellor_id == await database_sync_to_async(lambda: ben.pk)()
@@ -238,6 +260,7 @@ async def test_a_transfer_is_refused_to_an_away_colleague_or_one_who_cannot_coun
     analyst = await database_sync_to_async(make_staff)("ada", "analyst")
     visitor, console, conversation = await accepted(anna)
     away, _ = await connect_console(ben)
+    await console_seen(ben)
     await away.send_json_to({"type": "availability", "available": False, "max_chats": 0})
     await receive_until(away, "availability")
     ids = await database_sync_to_async(lambda: (anna.pk, ben.pk, analyst.pk))()
@@ -269,6 +292,11 @@ def test_staff_notes_are_encrypted_kept_out_of_transcripts_and_exports_and_purge
     conversation = services.conversation_start(language="nl")[0]
     services.conversation_accept(conversation_id=conversation.id, counsellor=counsellor)
     services.conversation_whisper(actor=supervisor, conversation_id=conversation.id, text=SECRET)
+    with pytest.raises(services.ConversationUnavailable):  # no console open: not to them
+        services.conversation_transfer(
+            actor=counsellor, conversation_id=conversation.id, to_id=supervisor.pk, note=NOTE
+        )
+    services.console_present(presence_id=uuid.uuid4(), user=supervisor)
     services.conversation_transfer(
         actor=counsellor, conversation_id=conversation.id, to_id=supervisor.pk, note=NOTE
     )

@@ -81,7 +81,7 @@
    * the same (one roving Tab stop, arrows move, Space ticks). A digit 1-9 chooses (or, in
    * a checkbox group, ticks) that option and goes on to the next question that applies;
    * Enter goes on without answering; Ctrl+Enter (Cmd+Enter) finishes. Every control stays
-   * reachable with Tab alone. */
+   * reachable by keyboard: Tab to its question, the arrow keys within it. */
   var questions = Array.prototype.slice.call(form.querySelectorAll(".question"));
 
   function inputsOf(question) {
@@ -141,7 +141,10 @@
     var question = target && target.closest ? target.closest(".question") : null;
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       event.preventDefault();
-      document.getElementById("finish-coding").click();
+      // The coding page finishes; the case page (a correction) has its own save button.
+      var submit = document.getElementById("finish-coding") ||
+        form.querySelector("button[type=submit]:not([value=draft])");
+      if (submit) submit.click();
       return;
     }
     if (!question || target.tagName !== "INPUT") return;

@@ -418,7 +418,13 @@
     if (c.mine && c.status === "active") el.message.focus();
   }
 
+  // Conversations this page asked to accept: only those open by themselves when they are
+  // assigned. One transferred to this counsellor is added to the list and announced, never
+  // put in front of them while they write to someone else.
+  var accepting = {};
+
   function acceptConversation(id) {
+    accepting[id] = true;
     socket.send({ type: "accept", conversation: id });
   }
 
@@ -562,11 +568,22 @@
         c.mine = true;
         c.status = frame.conversation.status;
         c.unread = frame.conversation.unread;
-        openConversation(c.id);
+        if (accepting[c.id] || !current) {
+          delete accepting[c.id];
+          openConversation(c.id);
+        } else {
+          // Transferred to this counsellor: in the list, announced, not switched to.
+          socket.send({ type: "open", conversation: c.id, last_seq: c.lastSeq });
+          say(fmt(T.transferredToYou, { short: nameOf(c.id) }));
+          notify();
+          renderMine();
+        }
         break;
       case "history":
         c = conv(frame.conversation);
-        if (c.status !== "taken") c.status = frame.status;
+        // A fresh reading says the status as it is now (also after "taken": a conversation
+        // can come back, put back in the queue or transferred again).
+        c.status = frame.status;
         frame.messages.forEach(function (m) { addMessage(c, m); });
         c.outbox.forEach(function (entry) {
           socket.send({ type: "send", conversation: c.id, client_id: entry.client_id, text: entry.text });
@@ -658,6 +675,8 @@
           window.setTimeout(resync, Math.max(1, frame.retry_after || 1) * 1000);
           if (frame.code === "try_again") say(frame.message);
         } else {
+          // An accept that was refused leaves nothing pending.
+          if (frame.conversation) delete accepting[frame.conversation];
           say(frame.message);
         }
         break;
