@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db.models import Case, Count, F, Min, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Count, F, Min, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from haven.accounts.permissions import can
 from haven.accounts.roles import Action
@@ -129,14 +129,19 @@ def waiting_order_and_pace() -> tuple[list[str], int, bool]:
     return waiting_order(), accepted_lately(), queue_watched()
 
 
-def queue_watched() -> bool:
-    """Whether a console of an available counsellor is open somewhere (heard of within
-    HAVEN_CONSOLE_PRESENCE_SECONDS): if not, nobody will take a new conversation, and
-    waiting visitors are told so. (A counsellor at their limit still counts: they see the
-    queue and take the next one when a conversation ends.)"""
+def open_consoles() -> QuerySet[ConsolePresence]:
+    """The consoles open now: heard of within HAVEN_CONSOLE_PRESENCE_SECONDS."""
     since = clock.now() - dt.timedelta(seconds=settings.HAVEN_CONSOLE_PRESENCE_SECONDS)
+    return ConsolePresence.objects.filter(seen_at__gte=since)
+
+
+def queue_watched() -> bool:
+    """Whether a console of an available counsellor is open somewhere (:func:`open_consoles`):
+    if not, nobody will take a new conversation, and waiting visitors are told so. (A
+    counsellor at their limit still counts: they see the queue and take the next one when a
+    conversation ends.)"""
     away = CounsellorAvailability.objects.filter(available=False).values("user_id")
-    return ConsolePresence.objects.filter(seen_at__gte=since).exclude(user_id__in=away).exists()
+    return open_consoles().exclude(user_id__in=away).exists()
 
 
 def availability_of(user: Any) -> tuple[bool, int | None]:
@@ -305,13 +310,9 @@ def transfer_candidates(actor: Any) -> list[dict[str, Any]]:
     (for the console's transfer list; the service checks again)."""
     from django.contrib.auth import get_user_model
 
-    since = clock.now() - dt.timedelta(seconds=settings.HAVEN_CONSOLE_PRESENCE_SECONDS)
     users = (
         get_user_model()
-        .objects.filter(
-            is_active=True,
-            pk__in=ConsolePresence.objects.filter(seen_at__gte=since).values("user_id"),
-        )
+        .objects.filter(is_active=True, pk__in=open_consoles().values("user_id"))
         .exclude(pk=actor.pk)
         .order_by("username")
     )
@@ -369,9 +370,8 @@ def danger_terms() -> list[str]:
 
 
 def console_open(user: Any) -> bool:
-    """Whether ``user`` has a console open now (heard of within the presence period)."""
-    since = clock.now() - dt.timedelta(seconds=settings.HAVEN_CONSOLE_PRESENCE_SECONDS)
-    return ConsolePresence.objects.filter(user_id=user.pk, seen_at__gte=since).exists()
+    """Whether ``user`` has a console open now (:func:`open_consoles`)."""
+    return open_consoles().filter(user_id=user.pk).exists()
 
 
 def visitor_words(conversation: Conversation) -> tuple[int, str]:

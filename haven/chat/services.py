@@ -14,7 +14,7 @@ import logging
 import re
 import secrets
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -411,7 +411,10 @@ def messages_send(requests: Sequence[MessageRequest]) -> list[Message | ChatErro
         events: list[tuple[str, Event]] = [
             (conversation_group(m.conversation_id), message_event(m)) for m in messages
         ]
-        events.extend(_queue_entries_after_messages(changed.values(), messages))
+        waiting = {h.id: h for h in changed.values() if h.status == Conversation.Status.WAITING}
+        # A write, so here and not inside the building of the events below.
+        raised = _raise_for_danger(waiting, messages) if waiting else set()
+        events.extend(_queue_entries_after_messages(waiting, messages, raised))
         _broadcast_all(events)
     return results  # type: ignore[return-value]
 
@@ -480,11 +483,11 @@ def text_refusal(cleaned: str, *, limit: int) -> MessageInvalid | None:
 
 
 def _queue_entries_after_messages(
-    heads: Iterable[store.Head], messages: Sequence[Message]
+    waiting: dict[uuid.UUID, store.Head], messages: Sequence[Message], raised: set[uuid.UUID]
 ) -> list[tuple[str, Event]]:
     """A waiting visitor wrote: that entry's count and latest words, for the consoles (one
-    query for all of a batch's waiting conversations, whatever the length of the queue)."""
-    waiting = {h.id: h for h in heads if h.status == Conversation.Status.WAITING}
+    query for all of a batch's waiting conversations, whatever the length of the queue).
+    ``raised``: the conversations these messages raised by danger words just now."""
     latest = {
         m.conversation_id: m.text
         for m in messages
@@ -492,7 +495,6 @@ def _queue_entries_after_messages(
     }
     if not latest:
         return []
-    raised = _raise_for_danger(waiting, messages)
     counts = store.visitor_message_counts(latest)
     return [
         _queue_entry_event(
@@ -1335,7 +1337,7 @@ MAX_DANGER_TERMS = 500
 
 
 @transaction.atomic
-def danger_terms_save(*, actor: Any, terms: Sequence[str]) -> list[str]:
+def danger_terms_save(*, actor: Any, terms: Sequence[str]) -> None:
     """Replace the team's danger terms (supervisors). Each is trimmed, blanks and repeats
     are dropped (case and accents aside). Audited with the counts. Every worker uses the
     new list within HAVEN_DANGER_TERMS_REFRESH_SECONDS; this one at once."""
@@ -1368,4 +1370,3 @@ def danger_terms_save(*, actor: Any, terms: Sequence[str]) -> list[str]:
         action="danger_terms.change",
         detail={"before": before, "after": len(kept)},
     )
-    return sorted(kept.values(), key=danger.normalise)

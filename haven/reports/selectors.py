@@ -27,13 +27,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Count, Max, Min, Q, QuerySet
 
 from haven.cases import codebook
 from haven.cases.codebook import Kind
 from haven.cases.models import Case, CaseContact, many_column
-from haven.core import clock
 from haven.reports.figures import Period, Report, build
 
 Counts = dict[str, int | None]
@@ -242,24 +240,16 @@ def team_per_counsellor(since: dt.datetime, until: dt.datetime) -> dict[str, int
 
 
 def team_now() -> dict[str, Any]:
-    """The moment: visitors waiting, the longest wait in minutes, conversations live, and
-    counsellors with a console open, and whether the queue is watched. Five small queries."""
+    """The moment: visitors waiting, the longest wait in minutes, conversations live (the
+    figures /metrics shows), counsellors with a console open, and whether the queue is
+    watched. Three small queries."""
     from haven.chat import selectors as chat_selectors
-    from haven.chat.models import ConsolePresence, Conversation
 
-    now = clock.now()
-    waiting = Conversation.objects.filter(status=Conversation.Status.WAITING)
-    oldest = waiting.aggregate(oldest=Min("created_at"))["oldest"]
-    since = now - dt.timedelta(seconds=settings.HAVEN_CONSOLE_PRESENCE_SECONDS)
+    waiting, longest, live = chat_selectors.queue_figures()
     return {
-        "waiting": waiting.count(),
-        "longest_wait_minutes": None
-        if oldest is None
-        else int((now - oldest).total_seconds() // 60),
-        "live": Conversation.objects.filter(status=Conversation.Status.ACTIVE).count(),
-        "counsellors_online": ConsolePresence.objects.filter(seen_at__gte=since)
-        .values("user_id")
-        .distinct()
-        .count(),
+        "waiting": waiting,
+        "longest_wait_minutes": int(longest // 60) if waiting else None,
+        "live": live,
+        "counsellors_online": chat_selectors.open_consoles().values("user_id").distinct().count(),
         "watched": chat_selectors.queue_watched(),
     }

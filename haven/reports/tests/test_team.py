@@ -172,7 +172,7 @@ def test_the_selectors_read_in_one_query_each(
     with django_assert_num_queries(1):
         per = selectors.team_per_counsellor(since, until)
     assert per == {"ben": 6, counsellor.get_username(): 6}
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(3):
         now = selectors.team_now()
     assert (now["waiting"], now["live"]) == (0, 12)
 
