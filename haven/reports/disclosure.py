@@ -42,11 +42,13 @@ Rules (``threshold`` is 10 unless configured; it must be at least 2):
   small: "196 of 200 girls" with the base shown gives away the 4 who are not.
 * **Youngest and oldest age** are given only as an age band in public output.
 
-Limits: the audit reasons over real numbers; whole-number reasoning could, in rare
-cases, narrow a hidden cell further (an integer-programming audit would be needed), and
-it does not demand a minimum width for the range a hidden cell could lie in (only that
-the range is not a single value). Complementary cells are chosen smallest first, which is
-simple and predictable but not the fewest cells possible.
+Limits: this audit sees one table and reasons over real numbers; whole-number reasoning
+could, in rare cases, narrow a hidden cell further, and it does not demand a minimum
+width for the range a hidden cell could lie in (only that the range is not a single
+value). The report as a whole (the same count over two bases, overlapping sets, integer
+reasoning) is audited by :mod:`haven.reports.audit` after these rules. Complementary
+cells are chosen smallest first, which is simple and predictable but not the fewest cells
+possible.
 Published output should mark hidden cells all alike: printing *why* a cell is hidden
 (primary or secondary) tells a reader which ones are below the threshold.
 """
@@ -635,10 +637,10 @@ def rules(
             "Zeros are shown: they are about nobody.",
         ),
         "secondary": (
-            "Waar een verborgen aantal uit de totalen te berekenen zou zijn, is ook een ander "
-            "aantal verborgen.",
-            "Where a hidden count could be worked out from the totals, another count is "
-            "hidden as well.",
+            "Waar een verborgen aantal uit de totalen of andere cijfers te berekenen zou zijn, "
+            "is ook een ander aantal verborgen.",
+            "Where a hidden count could be worked out from the totals or other figures, "
+            "another count is hidden as well.",
         ),
         "share": (
             f"Een percentage wordt niet gegeven over minder dan {threshold} slachtoffers, en "

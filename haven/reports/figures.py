@@ -23,7 +23,10 @@ Public output (``public=True``): counts from 1 to threshold - 1 are hidden, and 
 totals would give them away (secondary suppression, per table of answers that exclude each
 other); a share is withheld when its base is small, its count or the rest is small, or its
 count or base is hidden; the youngest and oldest ages are given as age bands; and the rules
-applied are listed. Internal output shows everything and is marked confidential.
+applied are listed. Then each period is audited as a whole (:mod:`haven.reports.audit`,
+:func:`_period_values`): figures are withheld until no protected quantity can be worked
+out from everything published. Internal output shows everything and is marked
+confidential.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from typing import Any
 
 from haven.cases import codebook
 from haven.cases.codebook import gettext_noop
-from haven.reports import disclosure, phrases, stats
+from haven.reports import audit, disclosure, phrases, stats
 
 Counts = Mapping[str, int | None]
 _ = gettext_noop
@@ -276,6 +279,83 @@ LINES: dict[str, tuple[tuple[str, ...], str]] = {
     },
 }
 
+# The two parents of "both parents": a father or stepfather and a mother or stepmother.
+_FATHERS = frozenset({"father", "stepfather"})
+_MOTHERS = frozenset({"mother", "stepmother"})
+_YES_NO = ("first_disclosure", "still_exploited", "sextortion")
+_MANY = ("exploitation", "perpetrators", "referrals")
+
+
+def _parent_sets() -> list[frozenset[str]]:
+    """Every non-empty combination of the four parent codes: the regions of their Venn
+    diagram, of which each parent figure is a union."""
+    codes = codebook.PARENT_CODES
+    return [
+        frozenset(code for bit, code in enumerate(codes) if mask >> bit & 1)
+        for mask in range(1, 2 ** len(codes))
+    ]
+
+
+def _region(codes: frozenset[str]) -> str:
+    return "parents:only:" + "+".join(sorted(codes))
+
+
+def identities() -> list[audit.Constraint]:
+    """Everything that holds between the counts of one period by their definition
+    (selectors' module docstring), as the attacker of :mod:`haven.reports.audit` knows it.
+
+    Counts that are not in the report (``age:16_17``, the regions of the parent sets) are
+    named all the same: a reader can reason with them."""
+    eq, ge = audit.Constraint.equal, audit.Constraint.at_least
+    out: list[audit.Constraint] = []
+
+    def total(members: Sequence[str], whole: str) -> None:
+        expr = {name: 1 for name in members}
+        expr[whole] = expr.get(whole, 0) - 1
+        out.append(eq(expr))
+
+    for members, whole in LINES.values():
+        total(members, whole)
+    for question in _YES_NO:
+        total([f"{question}:{code}" for code in codebook.BY_NAME[question].codes], "victims")
+    durations = [f"parents:both:duration:{c}" for c in codebook.BY_NAME["duration"].codes]
+    total(durations, "parents:both")
+    total(
+        ["parents:both:duration:2_5", "parents:both:duration:5_plus"], "parents:both:duration:long"
+    )
+
+    # The parent figures are unions of the regions of four overlapping sets.
+    regions = _parent_sets()
+    total([_region(r) for r in regions], "parents:any")
+    for code in codebook.PARENT_CODES:
+        total([_region(r) for r in regions if code in r], f"parents:{code}")
+        # The same count under two names: among the perpetrators and among the parents.
+        out.append(eq({f"parents:{code}": 1, f"perpetrators:{code}": -1}))
+    total([_region(r) for r in regions if r & _FATHERS and r & _MOTHERS], "parents:both")
+
+    # Questions with several answers: "any" is at least each answer, at most their sum.
+    for question in _MANY:
+        q = codebook.BY_NAME[question]
+        codes = [c for c in q.codes if c != q.exclusive]
+        for code in codes:
+            out.append(ge({f"{question}:any": 1, f"{question}:{code}": -1}))
+        out.append(ge({**{f"{question}:{code}": 1 for code in codes}, f"{question}:any": -1}))
+        out.append(ge({"victims": 1, f"{question}:any": -1}))
+        if q.exclusive:
+            # "unknown" is never ticked beside another answer.
+            out.append(ge({"victims": 1, f"{question}:any": -1, f"{question}:{q.exclusive}": -1}))
+    # Perpetrators are known when a number or a kind was given; "several" only then.
+    out.append(ge({"perpetrators:known": 1, "perpetrators:any": -1}))
+    out.append(ge({"perpetrators:known": 1, "perpetrators:several": -1}))
+    total(["perpetrators:known", "perpetrators:not_known"], "victims")
+    out.append(ge({"age:minor": 1, "age:up_to_15": -1}))
+
+    # No count exceeds the number of victims.
+    named = {name for c in out for name in c.expr} - {"victims"}
+    out.extend(ge({"victims": 1, name: -1}) for name in sorted(named))
+    return out
+
+
 # Trend charts: (key, title, description, spec keys drawn as lines).
 TRENDS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
     (
@@ -459,7 +539,7 @@ class _Protected:
 
 
 def _value(
-    spec: Spec, period: Period, protected: _Protected
+    spec: Spec, period: Period, protected: _Protected, forced: frozenset[str] = frozenset()
 ) -> tuple[Value, phrases.Phrase | None, str]:
     counts = period.counts
     if protected.threshold is not None and "victims" in protected.hidden:
@@ -493,6 +573,8 @@ def _value(
             count, base, threshold=threshold, count_hidden=hidden or base_hidden
         )
         withheld = None if reason is None else str(reason)
+        if withheld is None and spec.key in forced:
+            withheld = "audit"  # the whole-report audit needs it hidden (_period_values)
     left_out = unknown if spec.base.unknown and not kept else None
     if withheld == "no_data":
         return Value(period.label, count, base, None, None, None, withheld, left_out), None, label
@@ -515,6 +597,143 @@ def _value(
         kept,
     )
     return value, phrases.phrase_for(count, base), label
+
+
+ALL_SPECS: tuple[Spec, ...] = tuple(spec for section in SECTIONS for spec in section.specs)
+_IDENTITIES: list[audit.Constraint] = []
+
+_Entry = tuple[Value, phrases.Phrase | None, str]
+
+
+def _kept(spec: Spec, counts: Counts, protected: _Protected) -> bool:
+    """Whether ``spec``'s unknowns stay in its base (the rule of :func:`_value`)."""
+    if not spec.base.unknown or protected.threshold is None:
+        return False
+    unknown = int(counts.get(spec.base.unknown) or 0)
+    return 0 < unknown < protected.threshold or spec.base.unknown in protected.hidden
+
+
+def _reader(
+    period: Period, protected: _Protected, values: Mapping[str, _Entry], bands: Sequence[str]
+) -> tuple[list[audit.Constraint], list[audit.Either], list[audit.Protected]]:
+    """What a reader of this period's public figures knows, and what they must not learn
+    (see :mod:`haven.reports.audit`). Precondition: the victims are shown."""
+    assert protected.threshold is not None
+    threshold = protected.threshold
+    if not _IDENTITIES:
+        _IDENTITIES.extend(identities())
+    counts = period.counts
+    _check_identities(counts)
+    eq, ge = audit.Constraint.equal, audit.Constraint.at_least
+    known = [*_IDENTITIES, eq({"victims": 1}, int(counts.get("victims") or 0))]
+    either: list[audit.Either] = []
+    guarded: list[audit.Protected] = []
+
+    def true(expr: Mapping[str, int]) -> int:
+        return sum(c * int(counts.get(name) or 0) for name, c in expr.items())
+
+    for spec in ALL_SPECS:
+        value = values[spec.key][0]
+        kept = _kept(spec, counts, protected)
+        base = {spec.base.total: 1}
+        if spec.base.unknown and not kept:
+            base[spec.base.unknown] = -1
+        if value.withheld != WITHHELD:  # shown, or a zero over a zero base ("no_data")
+            assert value.count is not None and value.base is not None
+            known.append(eq({spec.count: 1}, value.count))
+            known.append(eq(base, value.base))
+            if value.unknown_left_out is not None:
+                known.append(eq({spec.base.unknown: 1}, value.unknown_left_out))
+            if value.unknown_kept:
+                known.append(ge({spec.base.unknown: 1}, 1))
+            continue
+        if spec.base.total not in protected.hidden:
+            # Zeros are shown: withheld over a base the reader may see, the count is >= 1,
+            # unless that base is below the threshold.
+            either.append(audit.Either({spec.count: 1}, 1, base, threshold - 1))
+        # What a withheld share protects: a small count, or a small rest of its base. (A
+        # large count withheld only to protect another, 66 of 66 say, may be worked out:
+        # it tells nothing about a few.)
+        rest = dict(base)
+        rest[spec.count] = rest.get(spec.count, 0) - 1
+        for name, expr in ((spec.key, {spec.count: 1}), (f"{spec.key} (rest)", rest)):
+            if 0 < true(expr) < threshold:
+                guarded.append(audit.Protected(name, expr, true(expr)))
+    named = {name for c in _IDENTITIES for name in c.expr}
+    for name in sorted(protected.hidden & named):
+        guarded.append(audit.Protected(name, {name: 1}, true({name: 1})))
+    # A published age band of the youngest or oldest holds at least `threshold` victims.
+    for band in bands:
+        if band in codebook.UP_TO_15_BANDS:
+            known.append(ge({"age:up_to_15": 1}, threshold))
+        if band in codebook.MINOR_BANDS:
+            known.append(ge({"age:minor": 1}, threshold))
+        else:
+            known.append(ge({"age:adult": 1}, threshold))
+    return known, either, guarded
+
+
+def _check_identities(counts: Counts) -> None:
+    """Raise ValueError unless ``counts`` satisfy every identity they can be checked on (the
+    parent regions are not counted). The audit reasons from these identities: counts that
+    broke them would make it see exposures that are not there, or miss real ones."""
+    for constraint in _IDENTITIES:
+        if not all(name in counts for name in constraint.expr):
+            continue
+        total = sum(c * int(counts[name] or 0) for name, c in constraint.expr.items())
+        if (constraint.low is not None and total < constraint.low) or (
+            constraint.high is not None and total > constraint.high
+        ):
+            raise ValueError(f"the counts break an identity of the report: {dict(constraint.expr)}")
+
+
+def _next_to_withhold(
+    exposed: Sequence[audit.Protected], values: Mapping[str, _Entry]
+) -> str | None:
+    """The figure to withhold next so that ``exposed`` is no longer pinned: the smallest
+    non-zero shown count among the figures linked to it by an identity (the line rule's
+    choice, across the report), else among all shown figures; None when none is left."""
+    involved = {name for quantity in exposed for name in quantity.expr}
+    near = set(involved)
+    for constraint in _IDENTITIES:
+        names = set(constraint.expr)
+        if len(names) == 2 and "victims" in names and constraint.high is None:
+            continue  # "at most the number of victims" links everything to everything
+        if names & involved:
+            near |= names
+    shown = [
+        (entry[0].count, index, spec.key)
+        for index, spec in enumerate(ALL_SPECS)
+        if (entry := values[spec.key])[0].withheld is None and (entry[0].count or 0) > 0
+    ]
+    linked = [item for item in shown if ALL_SPECS[item[1]].count in near]
+    pool = linked or shown
+    return min(pool)[2] if pool else None
+
+
+def _period_values(
+    period: Period, protected: _Protected, bands: Sequence[str]
+) -> dict[str, _Entry]:
+    """Every figure of one period; in public output after the whole-report audit, hiding
+    more figures until no withheld quantity can be worked out (:mod:`haven.reports.audit`).
+    When even that cannot protect them, nothing of the period is published."""
+    forced: set[str] = set()
+    while True:
+        frozen = frozenset(forced)
+        values = {spec.key: _value(spec, period, protected, frozen) for spec in ALL_SPECS}
+        if protected.threshold is None or "victims" in protected.hidden:
+            return values
+        victims = int(period.counts.get("victims") or 0)
+        known, either, guarded = _reader(period, protected, values, bands)
+        exposed = audit.exposed(known, either, guarded, big=max(victims, protected.threshold))
+        if not exposed:
+            return values
+        pick = _next_to_withhold(exposed, values)
+        if pick is None:
+            protected.hidden.add("victims")
+            protected.applied.add("secondary")
+        else:
+            forced.add(pick)
 
 
 def _share_change(current: Value, previous: Value) -> dict[str, Any] | None:
@@ -544,6 +763,32 @@ def _band(age: int | None) -> str | None:
     return None if age is None else disclosure.age_band(age, codebook.AGE_BANDS).code
 
 
+def _band_published(
+    counts: Counts, protected: _Protected, age: int | None, threshold: int
+) -> str | None:
+    """The band of a youngest or oldest told age as public output may give it: only where
+    the count it comes from may be published, that is the victims are shown and the band
+    holds at least the threshold of them (else "the youngest is under 12" tells of a few)."""
+    band = _band(age)
+    if band is None or "victims" in protected.hidden:
+        return None
+    if int(counts.get(f"age_band:{band}") or 0) < threshold:
+        return None
+    return band
+
+
+def _published_bands(period: Period, protected: _Protected, threshold: int) -> list[str]:
+    """The age bands public output gives for the youngest and oldest of ``period``."""
+    found = []
+    for name in ("age:youngest", "age:oldest"):
+        band = _band_published(
+            period.counts, protected, _maybe_int(period.counts.get(name)), threshold
+        )
+        if band is not None:
+            found.append(band)
+    return found
+
+
 def build(
     current: Period,
     history: Sequence[Period] = (),
@@ -563,11 +808,21 @@ def build(
     periods = [Period(p.label, p.start, p.end, derived(p.counts)) for p in periods]
     protections = [_Protected(p.counts, used_threshold) for p in periods]
 
+    # Only the current period's youngest and oldest are published here, but an earlier
+    # period's were published in its own report: the audit reads them for every period, so
+    # that a period is published alike whichever report shows it.
+    bands = [
+        _published_bands(p, prot, threshold) if public else []
+        for p, prot in zip(periods, protections, strict=True)
+    ]
+    per_period = [
+        _period_values(p, prot, b) for p, prot, b in zip(periods, protections, bands, strict=True)
+    ]
     sections: list[Section] = []
     for section_spec in SECTIONS:
         figures: list[Figure] = []
         for spec in section_spec.specs:
-            values = [_value(spec, p, prot) for p, prot in zip(periods, protections, strict=True)]
+            values = [entries[spec.key] for entries in per_period]
             (value, phrase, base_label), earlier = values[0], values[1:]
             history_values = [v for v, _p, _l in earlier]
             figures.append(
@@ -616,15 +871,9 @@ def build(
     oldest = _maybe_int(counts.get("age:oldest"))
 
     def band_published(age: int | None) -> str | None:
-        """The band of the youngest or oldest told age; in public output only where the
-        count it comes from may be published: the victims are shown and the band holds at
-        least the threshold of them (else "the youngest is under 12" tells of a few)."""
-        band = _band(age)
-        if band is None or not public:
-            return band
-        if shown[0] is None or int(counts.get(f"age_band:{band}") or 0) < threshold:
-            return None
-        return band
+        if not public:
+            return _band(age)
+        return _band_published(counts, protections[0], age, threshold)
 
     return Report(
         period_label=current.label,

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from haven.cases import codebook
 from haven.reports import figures, render
 from haven.reports.figures import Period, Report, Value, build, trend_series
 from haven.reports.selectors import count_expressions, yearly_report
@@ -453,11 +454,32 @@ def counts(victims: int, **given: int) -> dict[str, int | None]:
             "gender:unknown": victims,
             "recruitment:unknown": victims,
             "urgency:not_urgent": victims,
+            "first_disclosure:unknown": victims,
+            "still_exploited:unknown": victims,
+            "sextortion:unknown": victims,
             "age:youngest": None,
             "age:oldest": None,
         }
     )
     values.update(given)
+    # Keep the identities the audit reasons from (figures.identities) where the caller
+    # gave only one side of them: a parent is a perpetrator too, a yes/no question's
+    # unknowns are the rest, "any" is at least each answer.
+    for code in codebook.PARENT_CODES:
+        if f"perpetrators:{code}" not in given:
+            values[f"perpetrators:{code}"] = values[f"parents:{code}"]
+    for question in ("first_disclosure", "still_exploited", "sextortion"):
+        if f"{question}:unknown" not in given:
+            answered = int(values[f"{question}:yes"] or 0) + int(values[f"{question}:no"] or 0)
+            values[f"{question}:unknown"] = victims - answered
+    for question in ("exploitation", "perpetrators", "referrals"):
+        if f"{question}:any" not in given:
+            codes = [c for c in codebook.BY_NAME[question].codes if c != "unknown"]
+            values[f"{question}:any"] = max(int(values[f"{question}:{c}"] or 0) for c in codes)
+    if "perpetrators:known" not in given:
+        values["perpetrators:known"] = max(
+            int(values["perpetrators:any"] or 0), int(values["perpetrators:several"] or 0)
+        )
     return values
 
 
