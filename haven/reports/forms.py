@@ -10,7 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.utils.translation import gettext_lazy as _
 
 from haven.core import clock
-from haven.reports.selectors import FIRST_YEAR
+from haven.reports.selectors import FIRST_YEAR, publishable
 
 # The first day a period may start on; the last is the end of this year. Both keep the
 # earlier years of the comparison (three back by default) within the calendar.
@@ -68,4 +68,14 @@ class ReportForm(forms.Form):
             data["period_end"] = end + dt.timedelta(days=1)
         if not self.confidential_allowed:
             data["public"] = True
+        if data.get("public") and not publishable(
+            data["period_start"], data["period_end"], today=clock.now().date()
+        ):
+            raise forms.ValidationError(
+                _(
+                    "Public figures are made for a whole year that has ended, never for "
+                    "another period: two reports over overlapping periods could be "
+                    "subtracted from each other and give small numbers away."
+                )
+            )
         return data

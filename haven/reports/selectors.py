@@ -159,6 +159,14 @@ def is_calendar_year(start: dt.date, end: dt.date) -> bool:
     return (start.month, start.day) == (1, 1) and end == dt.date(start.year + 1, 1, 1)
 
 
+def publishable(start: dt.date, end: dt.date, *, today: dt.date) -> bool:
+    """Whether public figures may be made for [start, end): only a whole calendar year that
+    has ended. Two public reports over overlapping periods (a year and its first half, or a
+    year before and after its last month) could be subtracted from each other, and the
+    difference is a small period whose counts nobody protected (docs/reports.md §5)."""
+    return is_calendar_year(start, end) and end <= today
+
+
 def period_label(start: dt.date, end: dt.date) -> str:
     """ "2020" for a calendar year, else "2020-03-01/2020-08-31" (ISO 8601, end inclusive):
     the same in every language."""

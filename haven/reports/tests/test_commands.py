@@ -170,3 +170,17 @@ def test_history_zero_compares_with_nothing(cases: None) -> None:
 def test_bad_arguments_are_refused(clock, args: tuple[str, ...], message: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(CommandError, match=message):
         run(*args)
+
+
+@pytest.mark.parametrize(
+    "period",
+    [("--from", "2020-03-01", "--to", "2020-08-31"), ("--year", "2026")],
+)
+def test_public_is_refused_for_anything_but_a_year_that_has_ended(
+    cases: None, period: tuple[str, ...]
+) -> None:
+    """A free period, or the clock's year (not ended), is never published: overlapping
+    public reports could be subtracted from each other. The confidential report is made."""
+    with pytest.raises(CommandError, match="whole year that has ended"):
+        run(*period, "--public")
+    assert json.loads(run(*period)[0])["classification"] == "confidential"

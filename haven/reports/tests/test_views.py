@@ -315,3 +315,27 @@ def test_changes_carry_their_sign() -> None:
         assert render._signed(-0.74) == "\N{MINUS SIGN}0,7"
         assert render._signed(0.01) == "0,0"
         assert render._signed(50, 0) == "+50"
+
+
+@pytest.mark.parametrize(
+    "choice",
+    [
+        {"start": "2020-01-01", "end": "2020-06-30"},  # half a year
+        {"start": "2019-07-01", "end": "2020-06-30"},  # a year, but not a calendar year
+        {"year": "2026"},  # the clock's year, not ended: its figures would change
+    ],
+)
+def test_public_figures_are_only_for_a_year_that_has_ended(clock, choice: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    """Two public reports over overlapping periods could be subtracted from each other, so
+    the public version is refused for anything but a whole year that has ended, also for
+    those who may only see the public version; the confidential one is not."""
+    refused = ReportForm({**choice, "public": "on"}, confidential_allowed=True)
+    assert not refused.is_valid()
+    assert "heel jaar dat voorbij is" in str(refused.errors)  # Dutch by default
+    assert not ReportForm(dict(choice), confidential_allowed=False).is_valid()
+    if "year" not in choice:
+        assert ReportForm(dict(choice), confidential_allowed=True).is_valid()
+    assert ReportForm({"year": "2025", "public": "on"}, confidential_allowed=True).is_valid()
+    # A calendar year given by its days is that year, and may be public.
+    by_days = {"start": "2020-01-01", "end": "2020-12-31", "public": "on"}
+    assert ReportForm(by_days, confidential_allowed=True).is_valid()

@@ -15,7 +15,7 @@ from haven.core import clock
 from haven.estimation.selectors import report_estimate
 from haven.feedback.selectors import feedback_figures
 from haven.reports import render
-from haven.reports.selectors import FIRST_YEAR, yearly_report
+from haven.reports.selectors import FIRST_YEAR, publishable, yearly_report
 
 
 class Command(BaseCommand):
@@ -61,6 +61,12 @@ class Command(BaseCommand):
             end = end + dt.timedelta(days=1)
         else:
             raise CommandError("Give --year, or --from and --to.")
+        if options["public"] and not publishable(start, end, today=clock.now().date()):
+            raise CommandError(
+                "--public is for a whole year that has ended (--year), never another period: "
+                "two public reports over overlapping periods could be subtracted from each "
+                "other and give small numbers away (docs/reports.md, section 5)."
+            )
         threshold = options["threshold"]
         if threshold is None:
             threshold = settings.HAVEN_REPORT_THRESHOLD
