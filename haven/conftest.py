@@ -88,12 +88,14 @@ def sign_in_fully(client, user):  # type: ignore[no-untyped-def]
     """Sign ``user`` in on the test client with a passed second factor, as the login and
     two-factor pages would. Returns the session key."""
     from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from haven.accounts.models import SealedTOTPDevice
 
     client.force_login(user)
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    device = SealedTOTPDevice.objects.filter(user=user, confirmed=True).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="test", confirmed=True)
+        device = SealedTOTPDevice.with_new_key(user=user, name="test", confirmed=True)
+        device.save()
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id
     session.save()

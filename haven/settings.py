@@ -116,6 +116,9 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Sessions verified with a django-otp device from before accounts migration 0003 are
+    # pointed at its sealed replacement, before django-otp drops the unknown device.
+    "haven.accounts.middleware.LegacyDeviceMiddleware",
     "django_otp.middleware.OTPMiddleware",
     # Staff must be signed in with a second factor, in a session not revoked by "sign out
     # everywhere", before any staff page answers.

@@ -52,7 +52,7 @@ class ThrottledAdminAuthenticationForm(ThrottleMixin, AdminAuthenticationForm):
 class TokenForm(forms.Form):
     token = forms.CharField(
         label=_("Code"),
-        max_length=16,
+        max_length=32,  # a recovery code typed with its dashes: 19
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}
         ),

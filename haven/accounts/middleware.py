@@ -12,9 +12,14 @@ from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.cookie import parse_cookie
-from django_otp import user_has_device
+from django_otp import DEVICE_ID_SESSION_KEY, user_has_device
 
-from haven.accounts.permissions import SESSION_EPOCH_KEY, session_epoch, verified_device
+from haven.accounts.permissions import (
+    SESSION_EPOCH_KEY,
+    legacy_device_replacement,
+    session_epoch,
+    verified_device,
+)
 from haven.core.middleware import STAFF_PATH
 
 # Pages a signed-in person must reach before the second factor: signing in and out, and
@@ -22,6 +27,27 @@ from haven.core.middleware import STAFF_PATH
 OPEN_PATH = re.compile(
     r"^/(?:[a-z]{2}/)?(?:console/(?:login|logout|two-factor)|admin/(?:login|logout))(?:/|$)"
 )
+
+
+class LegacyDeviceMiddleware:
+    """A session verified before accounts migration 0003 names a django-otp device that is
+    gone; point it at the sealed device that replaced it (see permissions), so that the
+    migration signs nobody out. Must run before django-otp's OTPMiddleware, which forgets
+    a device it cannot find. Reads only the session, never the user."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Only where a session cookie came: reading an empty session would still mark it
+        # accessed (and add "Vary: Cookie" to a visitor's page).
+        session = getattr(request, "session", None)
+        if session is None or settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return self.get_response(request)
+        persistent_id = session.get(DEVICE_ID_SESSION_KEY)
+        if persistent_id:
+            legacy_device_replacement(session, persistent_id)
+        return self.get_response(request)
 
 
 class StaffSecurityMiddleware:

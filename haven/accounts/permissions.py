@@ -44,10 +44,36 @@ def verified_device(actor: Any, session: Any) -> Device | None:
     persistent_id = session.get(DEVICE_ID_SESSION_KEY)
     if not persistent_id:
         return None
+    persistent_id = legacy_device_replacement(session, persistent_id)
+    if persistent_id is None:
+        return None
     device = Device.from_persistent_id(persistent_id, for_verify=False)
     if device is None or device.user_id != actor.id or not device.confirmed:
         return None
     return device
+
+
+# django-otp's own devices, replaced by sealed ones in accounts migration 0003.
+_LEGACY_DEVICE_PREFIXES = ("otp_totp.totpdevice/", "otp_static.staticdevice/")
+
+
+def legacy_device_replacement(session: Any, persistent_id: str) -> str | None:
+    """``persistent_id``, or for a django-otp device replaced by a sealed one in accounts
+    migration 0003 (sessions verified before it name those), the sealed device's id; the
+    session is pointed at it. None when a legacy device has no replacement."""
+    if not persistent_id.startswith(_LEGACY_DEVICE_PREFIXES):
+        return persistent_id
+    from haven.accounts.models import RecoveryCodeDevice, SealedTOTPDevice
+
+    label, _, number = persistent_id.partition("/")
+    model = SealedTOTPDevice if label == "otp_totp.totpdevice" else RecoveryCodeDevice
+    if not number.isdigit():
+        return None
+    device = model.objects.filter(legacy_id=int(number)).first()
+    if device is None:
+        return None
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    return str(device.persistent_id)
 
 
 def session_epoch(actor: Any) -> int:

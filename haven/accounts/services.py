@@ -15,10 +15,15 @@ from django.contrib.auth.models import Group, Permission
 from django.contrib.auth.password_validation import validate_password
 from django.db import transaction
 from django.db.models import F
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from haven.accounts.models import StaffSecurity
+from haven.accounts.models import (
+    RecoveryCode,
+    RecoveryCodeDevice,
+    SealedTOTPDevice,
+    StaffSecurity,
+    recovery_code_digest,
+    recovery_code_new,
+)
 from haven.accounts.roles import GROUP_FOR_ROLE, Role
 from haven.audit.services import audit_record
 
@@ -98,10 +103,13 @@ def counsellor_create(*, username: str, password: str, reset: bool = False) -> A
 
 
 @transaction.atomic
-def totp_enrolment_start(*, user: Any) -> TOTPDevice:
-    """An unconfirmed authenticator for ``user`` (a new secret each time enrolment starts)."""
-    TOTPDevice.objects.filter(user=user, confirmed=False).delete()
-    return TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+def totp_enrolment_start(*, user: Any) -> SealedTOTPDevice:
+    """An unconfirmed authenticator for ``user`` (a new secret each time enrolment starts),
+    its key encrypted at rest (models.SealedTOTPDevice)."""
+    SealedTOTPDevice.objects.filter(user=user, confirmed=False).delete()
+    device = SealedTOTPDevice.with_new_key(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+    device.save()
+    return device
 
 
 @transaction.atomic
@@ -110,11 +118,11 @@ def totp_enrolment_confirm(*, user: Any, device_id: int, token: str) -> list[str
 
     ``None`` when the code is wrong. Replaces any earlier authenticator and recovery codes.
     """
-    device = TOTPDevice.objects.filter(pk=device_id, user=user, confirmed=False).first()
+    device = SealedTOTPDevice.objects.filter(pk=device_id, user=user, confirmed=False).first()
     if device is None or not device.verify_token(token):
         audit_record(actor=user, action="2fa.enrol_failed", target_type="user", target_id=user.pk)
         return None
-    TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+    SealedTOTPDevice.objects.filter(user=user, confirmed=True).delete()
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     codes = recovery_codes_replace(user=user)
@@ -124,15 +132,14 @@ def totp_enrolment_confirm(*, user: Any, device_id: int, token: str) -> list[str
 
 @transaction.atomic
 def recovery_codes_replace(*, user: Any) -> list[str]:
-    """New single-use recovery codes; the old ones stop working. Shown to the user once.
-
-    django-otp keeps them as they are in its table (not hashed); Haven never shows them
-    again, and each works only once.
-    """
-    StaticDevice.objects.filter(user=user).delete()
-    device = StaticDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
-    codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    """New single-use recovery codes; the old ones stop working. Shown to the user once:
+    only their hashes are stored (models.recovery_code_digest), and each works once."""
+    RecoveryCodeDevice.objects.filter(user=user).delete()
+    device = RecoveryCodeDevice.objects.create(user=user, name="Recovery codes", confirmed=True)
+    codes = [recovery_code_new() for _ in range(RECOVERY_CODE_COUNT)]
+    RecoveryCode.objects.bulk_create(
+        [RecoveryCode(device=device, digest=recovery_code_digest(code)) for code in codes]
+    )
     return codes
 
 

@@ -15,10 +15,10 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp import match_token
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from haven.accounts import services
 from haven.accounts.forms import ThrottledAuthenticationForm, TokenForm
+from haven.accounts.models import SealedTOTPDevice
 from haven.accounts.permissions import verified_device
 from haven.audit.services import audit_record
 
@@ -45,7 +45,7 @@ def _next_url(request: HttpRequest) -> str:
 def verify(request: HttpRequest) -> HttpResponse:
     """Second step of signing in: a code from the authenticator app, or a recovery code."""
     user: Any = request.user
-    if not TOTPDevice.objects.filter(user=user, confirmed=True).exists():
+    if not SealedTOTPDevice.objects.filter(user=user, confirmed=True).exists():
         return redirect(f"/console/two-factor/setup/?next={_next_url(request)}")
     form = TokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -74,12 +74,12 @@ def enrol(request: HttpRequest) -> HttpResponse:
     otherwise a stolen password alone could replace the owner's authenticator.
     """
     user: Any = request.user
-    has_device = TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    has_device = SealedTOTPDevice.objects.filter(user=user, confirmed=True).exists()
     if has_device and verified_device(user, request.session) is None:
         return redirect(f"/console/two-factor/?next={_next_url(request)}")
     form = TokenForm(request.POST or None)
     device_id = request.session.get(ENROL_SESSION_KEY)
-    device = TOTPDevice.objects.filter(pk=device_id, user=user, confirmed=False).first()
+    device = SealedTOTPDevice.objects.filter(pk=device_id, user=user, confirmed=False).first()
     if request.method == "POST" and device is not None and form.is_valid():
         codes = services.totp_enrolment_confirm(
             user=user, device_id=device.pk, token=form.cleaned_data["token"]

@@ -7,11 +7,15 @@ import re
 import pytest
 from django.test import Client, RequestFactory
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from haven.accounts import throttle
 from haven.accounts.forms import ThrottledAuthenticationForm
+from haven.accounts.models import (
+    RecoveryCode,
+    RecoveryCodeDevice,
+    SealedTOTPDevice,
+    recovery_code_digest,
+)
 from haven.accounts.services import staff_sign_out_everywhere
 from haven.audit.models import AuditEntry
 from haven.conftest import sign_in_fully
@@ -20,7 +24,7 @@ pytestmark = pytest.mark.django_db
 PASSWORD = "a long test password 42"
 
 
-def code_for(device: TOTPDevice, *, step_offset: int = 0) -> str:
+def code_for(device: SealedTOTPDevice, *, step_offset: int = 0) -> str:
     totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
     totp.time += step_offset * device.step
     return f"{totp.token():06d}"
@@ -39,17 +43,17 @@ def test_first_sign_in_enrols_an_authenticator_and_shows_recovery_codes_once(
     assert client.get("/console/")["Location"].startswith("/console/two-factor/setup/")
     page = client.get("/console/two-factor/setup/").content.decode()
     assert "<svg" in page and 'id="totp-secret"' in page
-    device = TOTPDevice.objects.get(user=counsellor, confirmed=False)
+    device = SealedTOTPDevice.objects.get(user=counsellor, confirmed=False)
     shown_secret = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', page).group(1).replace(" ", "")
     import base64
 
     assert base64.b32decode(shown_secret + "=" * (-len(shown_secret) % 8)) == device.bin_key
     wrong = client.post("/console/two-factor/setup/", {"token": "000000"})
     assert 'role="alert"' in wrong.content.decode()
-    device = TOTPDevice.objects.get(user=counsellor, confirmed=False)
+    device = SealedTOTPDevice.objects.get(user=counsellor, confirmed=False)
     device.throttle_reset()  # django-otp slows down after a wrong code; no waiting in a test
     done = client.post("/console/two-factor/setup/", {"token": code_for(device)})
-    codes = re.findall(r"<li><code>([a-z0-9]+)</code></li>", done.content.decode())
+    codes = re.findall(r"<li><code>([a-z0-9-]+)</code></li>", done.content.decode())
     assert len(codes) == 10
     assert client.get("/console/").status_code == 200
     assert AuditEntry.objects.filter(action="2fa.enrolled", actor=counsellor).exists()
@@ -68,14 +72,19 @@ def test_later_sign_ins_ask_for_the_code_and_accept_a_recovery_code_once(counsel
     assert 'role="alert"' in bad.content.decode()
     # django-otp slows down after a wrong code; no waiting in a test
     for device in [
-        *TOTPDevice.objects.filter(user=counsellor),
-        *StaticDevice.objects.filter(user=counsellor),
+        *SealedTOTPDevice.objects.filter(user=counsellor),
+        *RecoveryCodeDevice.objects.filter(user=counsellor),
     ]:
         device.throttle_reset()
     good = client.post("/console/two-factor/", {"token": codes[0], "next": "/console/"})
     assert good["Location"] == "/console/"
     assert client.get("/console/").status_code == 200
-    assert not StaticToken.objects.filter(token=codes[0]).exists(), "a recovery code works once"
+    digest = recovery_code_digest(codes[0])
+    assert not RecoveryCode.objects.filter(digest=digest).exists(), "a recovery code works once"
+    again = Client()
+    sign_in(again, "anna")
+    used = again.post("/console/two-factor/", {"token": codes[0], "next": "/console/"})
+    assert 'role="alert"' in used.content.decode()
 
 
 def test_a_failing_account_is_locked_with_the_same_words_as_a_missing_one(
@@ -178,14 +187,14 @@ def test_a_password_alone_cannot_replace_the_authenticator(counsellor) -> None: 
     second step): with only the password, it sends you to the code page, device untouched."""
     owner = Client()
     sign_in_fully(owner, counsellor)
-    device = TOTPDevice.objects.get(user=counsellor, confirmed=True)
+    device = SealedTOTPDevice.objects.get(user=counsellor, confirmed=True)
     thief = Client()
     sign_in(thief, "anna")
     response = thief.get("/console/two-factor/setup/")
     assert response["Location"].startswith("/console/two-factor/?next=")
     posted = thief.post("/console/two-factor/setup/", {"token": "123456"})
     assert posted["Location"].startswith("/console/two-factor/?next=")
-    assert TOTPDevice.objects.filter(pk=device.pk, confirmed=True).exists()
+    assert SealedTOTPDevice.objects.filter(pk=device.pk, confirmed=True).exists()
     assert thief.get("/console/")["Location"].startswith("/console/two-factor/")
 
 

@@ -1353,9 +1353,10 @@ def test_hostile_second_factor_codes_get_the_calm_error(counsellor, code: str) -
     """The code form of the second step: a form error (status 200, ``role="alert"``), no
     verified session, nothing echoed."""
     from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    TOTPDevice.objects.create(user=counsellor, name="phone", confirmed=True)
+    from haven.accounts.models import SealedTOTPDevice
+
+    SealedTOTPDevice.with_new_key(user=counsellor, name="phone", confirmed=True).save()
     client = Client(raise_request_exception=False)
     client.force_login(counsellor)
     response = client.post("/en/console/two-factor/", {"token": code})

@@ -7,9 +7,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django_otp.oath import TOTP
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from haven.accounts.management.commands.democounsellor import DEMO_USERNAME
+from haven.accounts.models import SealedTOTPDevice
 
 
 class Command(BaseCommand):
@@ -18,7 +18,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if settings.PRODUCTION:
             raise CommandError("There is no demo account in production mode.")
-        device = TOTPDevice.objects.filter(user__username=DEMO_USERNAME, confirmed=True).first()
+        device = SealedTOTPDevice.objects.filter(
+            user__username=DEMO_USERNAME, confirmed=True
+        ).first()
         if device is None:
             raise CommandError("No demo account yet: run `haven democounsellor` first.")
         totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)

@@ -11,8 +11,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from haven.accounts.models import SealedTOTPDevice
 from haven.accounts.roles import Role
 from haven.accounts.services import generate_password, staff_create
 
@@ -32,8 +32,8 @@ class Command(BaseCommand):
             roles=[Role.COUNSELLOR, Role.SUPERVISOR, Role.ANALYST],
             reset=True,
         )
-        TOTPDevice.objects.filter(user=user).delete()
-        TOTPDevice.objects.create(user=user, name="Demo authenticator", confirmed=True)
+        SealedTOTPDevice.objects.filter(user=user).delete()
+        SealedTOTPDevice.with_new_key(user=user, name="Demo authenticator", confirmed=True).save()
         _example_canned_responses(user)
         _example_referrals(user)
         _example_danger_terms(user)

@@ -1,4 +1,5 @@
-"""``haven rotatekeys``: re-encrypt every stored message with the newest key."""
+"""``haven rotatekeys``: re-encrypt every stored message, and every authenticator's key,
+with the newest key."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from haven.chat.models import Message
 from haven.core import crypto
 
 ROTATION_PROCEDURE = """\
-Re-encrypt every stored message with the first key in HAVEN_ENCRYPTION_KEYS.
+Re-encrypt every stored message, and every authenticator app's key (two-step sign-in),
+with the first key in HAVEN_ENCRYPTION_KEYS.
 
 To rotate keys:
   1. `haven generatekey` and put the new key in FRONT of HAVEN_ENCRYPTION_KEYS, keeping the
@@ -92,6 +94,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{checked} of about {total} messages checked, {rewritten} re-encrypted"
             )
+        keys = _rotate_authenticators()
+        self.stdout.write(f"{keys} authenticator keys re-encrypted")
         self.stdout.write(
             self.style.SUCCESS(
                 f"Done: {checked} messages are encrypted with the first key in "
@@ -99,6 +103,29 @@ class Command(BaseCommand):
                 f"{checked - rewritten} already were)."
             )
         )
+
+
+def _rotate_authenticators() -> int:
+    """Re-encrypt each authenticator's sealed key with the first key; how many changed.
+    (A few rows per staff member: one transaction. The column holds the token itself, so the
+    ORM reads and writes it as it is.)"""
+    from haven.accounts.models import SealedTOTPDevice
+
+    changed = 0
+    with transaction.atomic():
+        for pk, token in SealedTOTPDevice.objects.order_by("pk").values_list("pk", "sealed_key"):
+            try:
+                rotated = crypto.rotate_token(token)
+            except crypto.DecryptionError:
+                raise CommandError(
+                    f"The key of authenticator {pk} cannot be decrypted with any key in "
+                    "HAVEN_ENCRYPTION_KEYS. No authenticator key was changed; add the "
+                    "missing key to the end of HAVEN_ENCRYPTION_KEYS and run it again."
+                ) from None
+            if rotated != token:
+                SealedTOTPDevice.objects.filter(pk=pk).update(sealed_key=rotated)
+                changed += 1
+    return changed
 
 
 # Raw SQL, because the tokens themselves are what is rotated: through the ORM the field would
