@@ -22,6 +22,11 @@ methods are the ones a statistician would expect and can check by hand:
   that binomial proportion; together this is what R's ``poisson.test`` computes for two
   counts.
 
+The computations are SciPy's and statsmodels' (maintained and checked by many users);
+this module keeps what is Haven's own: which method serves which figure, the checking of
+the arguments, the exact ends at 0 and 1, and the cases with no data. The tests check it
+against values from R (``binom.test``, ``poisson.test``, ``prop.test`` without correction).
+
 Proportions are fractions from 0 to 1 throughout; a difference of 0.05 is five
 percentage points. Functions validate their arguments and raise ``ValueError`` on
 nonsense (a negative count, a count above its base) rather than return a figure.
@@ -29,15 +34,19 @@ nonsense (a negative count, a count above its base) rather than return a figure.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
 from dataclasses import dataclass
-from statistics import NormalDist
+
+import numpy as np
+from scipy.stats import binomtest
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    proportion_confint,
+    proportions_ztest,
+)
+from statsmodels.stats.rates import test_poisson_2indep
 
 ALPHA = 0.05  # a change is "significant" when its two-sided p-value is below this
 CONFIDENCE = 1 - ALPHA
-
-_NORMAL = NormalDist()
 
 
 def _check_count(count: int, base: int) -> None:
@@ -51,11 +60,9 @@ def _check_count(count: int, base: int) -> None:
         raise ValueError(f"count {count} is larger than its base {base}")
 
 
-def _z(confidence: float) -> float:
-    """The two-sided normal quantile: 1.959964 for 95%."""
+def _check_confidence(confidence: float) -> None:
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie between 0 and 1, not {confidence}")
-    return _NORMAL.inv_cdf(0.5 + confidence / 2)
 
 
 def wilson(count: int, base: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
@@ -68,15 +75,12 @@ def wilson(count: int, base: int, confidence: float = CONFIDENCE) -> tuple[float
     which is also the formula's limit.
     """
     _check_count(count, base)
-    z = _z(confidence)
+    _check_confidence(confidence)
     if base == 0:
         return (0.0, 1.0)
-    z2 = z * z
-    denominator = base + z2
-    centre = count + z2 / 2
-    half_width = z * math.sqrt(count * (base - count) / base + z2 / 4)
-    low = 0.0 if count == 0 else max(0.0, (centre - half_width) / denominator)
-    high = 1.0 if count == base else min(1.0, (centre + half_width) / denominator)
+    low, high = proportion_confint(count, base, alpha=1 - confidence, method="wilson")
+    low = 0.0 if count == 0 else max(0.0, float(low))
+    high = 1.0 if count == base else min(1.0, float(high))
     return (low, high)
 
 
@@ -139,15 +143,19 @@ def newcombe(
     d = p1 - p2: ``low = d - sqrt((p1 - l1)² + (u2 - p2)²)``, ``high = d + sqrt((u1 - p1)²
     + (p2 - l2)²)``. Precondition: both bases are positive.
     """
-    p1, p2 = current.value, previous.value
-    if p1 is None or p2 is None:
+    if current.value is None or previous.value is None:
         raise ValueError("a difference needs two shares with a positive base")
-    l1, u1 = wilson(current.count, current.base, confidence)
-    l2, u2 = wilson(previous.count, previous.base, confidence)
-    difference = p1 - p2
-    low = difference - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    high = difference + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    return (max(-1.0, low), min(1.0, high))
+    _check_confidence(confidence)
+    low, high = confint_proportions_2indep(
+        current.count,
+        current.base,
+        previous.count,
+        previous.base,
+        method="newcomb",
+        compare="diff",
+        alpha=1 - confidence,
+    )
+    return (max(-1.0, float(low)), min(1.0, float(high)))
 
 
 def pooled_z_test(current: Share, previous: Share) -> float:
@@ -157,16 +165,15 @@ def pooled_z_test(current: Share, previous: Share) -> float:
     both years are all 0 or all 1 the shares are equal and there is no variation: p = 1.
     Precondition: both bases are positive.
     """
-    p1, p2 = current.value, previous.value
-    if p1 is None or p2 is None:
+    if current.value is None or previous.value is None:
         raise ValueError("a test needs two shares with a positive base")
     pooled = (current.count + previous.count) / (current.base + previous.base)
-    variance = pooled * (1 - pooled) * (1 / current.base + 1 / previous.base)
-    if variance <= 0:
-        return 1.0
-    z = (p1 - p2) / math.sqrt(variance)
-    # cdf(-|z|) rather than 1 - cdf(|z|): keeps small p-values exact instead of rounding to 0.
-    return min(1.0, 2 * _NORMAL.cdf(-abs(z)))
+    if pooled in (0.0, 1.0):
+        return 1.0  # no variation at all: the statistic is 0/0, and the shares are equal
+    _z, p_value = proportions_ztest(
+        [current.count, previous.count], [current.base, previous.base], value=0
+    )
+    return min(1.0, float(p_value))
 
 
 def compare(current: Share, previous: Share, confidence: float = CONFIDENCE) -> Change:
@@ -188,150 +195,31 @@ def compare(current: Share, previous: Share, confidence: float = CONFIDENCE) -> 
 # --- Counts: the conditional binomial test ---------------------------------------------
 
 
-def _log_pmf(k: int, n: int, p: float) -> float:
-    """log P(X = k) for X ~ Binomial(n, p), 0 < p < 1."""
-    return (
-        math.lgamma(n + 1)
-        - math.lgamma(k + 1)
-        - math.lgamma(n - k + 1)
-        + k * math.log(p)
-        + (n - k) * math.log1p(-p)
-    )
-
-
-def _mode(n: int, p: float) -> int:
-    """A most likely value of Binomial(n, p): the pmf rises up to it and falls after it."""
-    return min(n, math.floor((n + 1) * p))
-
-
-def _sum_outward(n: int, p: float, start: int, step: int) -> float:
-    """Σ P(X = k) for k = start, start + step, … within [0, n].
-
-    Precondition: ``start`` lies on the falling side of the mode in direction ``step``
-    (below the mode for step -1, above it for step +1), so the terms only get smaller.
-    The terms follow the recurrence of the binomial pmf, and the sum stops once what is
-    left is provably negligible: the pmf is log-concave, so the ratio of successive terms
-    only shrinks further out, and the rest is at most ``term · r / (1 - r)``.
-    """
-    if not 0 <= start <= n:
-        return 0.0
-    odds = p / (1 - p)
-    term = math.exp(_log_pmf(start, n, p))
-    total = 0.0
-    k = start
-    while term > 0.0:
-        total += term
-        if step < 0:
-            if k == 0:
-                break
-            ratio = k / (n - k + 1) / odds  # P(k-1) / P(k)
-        else:
-            if k == n:
-                break
-            ratio = (n - k) / (k + 1) * odds  # P(k+1) / P(k)
-        term *= ratio
-        k += step
-        if ratio < 1 and term * ratio / (1 - ratio) < total * 1e-17:
-            total += term  # the next term itself, then the provably negligible rest
-            break
-    return total
-
-
-def _cdf(x: int, n: int, p: float) -> float:
-    """P(X ≤ x) for X ~ Binomial(n, p), 0 < p < 1, summing the shorter (falling) tail."""
-    if x < 0:
-        return 0.0
-    if x >= n:
-        return 1.0
-    if x < _mode(n, p):
-        return _sum_outward(n, p, x, -1)
-    return max(0.0, 1.0 - _sum_outward(n, p, x + 1, +1))
-
-
-def _sf(x: int, n: int, p: float) -> float:
-    """P(X ≥ x)."""
-    if x <= 0:
-        return 1.0
-    if x > n:
-        return 0.0
-    if x > _mode(n, p):
-        return _sum_outward(n, p, x, +1)
-    return max(0.0, 1.0 - _sum_outward(n, p, x - 1, -1))
-
-
 def binomial_test(x: int, n: int, p: float) -> float:
-    """The exact two-sided p-value of x successes in n trials when the chance is ``p``.
-
-    The sum of the probabilities of all outcomes no more likely than ``x`` (with R's
-    relative tolerance of 1e-7 for ties), as R's ``binom.test``. Precondition: 0 < p < 1.
-    """
+    """The exact two-sided p-value of x successes in n trials when the chance is ``p``:
+    the probabilities of all outcomes no more likely than ``x`` (with a relative tolerance
+    of 1e-7 for ties), as R's ``binom.test`` (``scipy.stats.binomtest``). Precondition:
+    0 < p < 1."""
     _check_count(x, n)
     if not 0 < p < 1:
         raise ValueError(f"p must lie strictly between 0 and 1, not {p}")
     if n == 0:
         return 1.0
-    limit = _log_pmf(x, n, p) + math.log1p(1e-7)
-    mode = _mode(n, p)
-
-    # Below the mode the pmf rises, above it the pmf falls: binary search each side for
-    # where the pmf crosses the observed outcome's probability.
-    def unlikely(k: int) -> bool:
-        return _log_pmf(k, n, p) <= limit
-
-    lower = -1  # the largest k < mode with P(k) <= P(x), or -1
-    lo, hi = 0, mode - 1
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        if unlikely(mid):
-            lower, lo = mid, mid + 1
-        else:
-            hi = mid - 1
-    upper = n + 1  # the smallest k >= mode with P(k) <= P(x), or n + 1
-    lo, hi = mode, n
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        if unlikely(mid):
-            upper, hi = mid, mid - 1
-        else:
-            lo = mid + 1
-    tails = (_sum_outward(n, p, lower, -1) if lower >= 0 else 0.0) + (
-        _sum_outward(n, p, upper, +1) if upper <= n else 0.0
-    )
-    return min(1.0, tails)
-
-
-def _bisect(below: Callable[[float], bool]) -> float:
-    """The p in [0, 1] where ``below(p)`` turns from true to false (bisection).
-
-    Precondition: ``below`` is true for every p under the answer and false above it.
-    Stops when the interval cannot be halved any further in floating point.
-    """
-    lo, hi = 0.0, 1.0
-    while True:
-        mid = (lo + hi) / 2
-        if mid in (lo, hi):
-            return mid
-        if below(mid):
-            lo = mid
-        else:
-            hi = mid
+    return min(1.0, float(binomtest(x, n, p).pvalue))
 
 
 def clopper_pearson(count: int, base: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
-    """The exact (Clopper-Pearson) interval for a binomial proportion.
-
-    ``low`` solves P(X ≥ count | low) = alpha/2 and ``high`` solves P(X ≤ count | high) = alpha/2;
-    ``low`` is 0 when count is 0 and ``high`` is 1 when count is the base. Used for the
-    rate ratio of two counts, where it matches the exact test.
-    """
+    """The exact (Clopper-Pearson) interval for a binomial proportion (SciPy's
+    ``proportion_ci(method="exact")``): ``low`` solves P(X ≥ count | low) = alpha/2 and
+    ``high`` P(X ≤ count | high) = alpha/2; ``low`` is 0 when count is 0 and ``high`` is 1
+    when count is the base. Used for the rate ratio of two counts."""
     _check_count(count, base)
-    _z(confidence)  # validates
+    _check_confidence(confidence)
     if base == 0:
         return (0.0, 1.0)
-    tail = (1 - confidence) / 2
-    # P(X >= count | p) rises with p and P(X <= count | p) falls: each crosses alpha/2 once.
-    low = 0.0 if count == 0 else _bisect(lambda p: _sf(count, base, p) < tail)
-    high = 1.0 if count == base else _bisect(lambda p: _cdf(count, base, p) > tail)
+    interval = binomtest(count, base).proportion_ci(confidence_level=confidence, method="exact")
+    low = 0.0 if count == 0 else float(interval.low)
+    high = 1.0 if count == base else float(interval.high)
     return (low, high)
 
 
@@ -384,8 +272,16 @@ def compare_counts(
     if current == 0 and previous == 0:
         return CountChange(0, 0, exposure_current, exposure_previous, None, None, None, None)
     total = current + previous
-    null = exposure_current / (exposure_current + exposure_previous)
-    p_value = binomial_test(current, total, null)
+    # statsmodels' exact conditional test of two Poisson rates (the binomial test of the
+    # current count among both at the share of the exposure), as R's poisson.test.
+    # (It also reports the ratio of the rates, dividing by 0 when the earlier count is 0:
+    # that ratio is not used here, and NumPy's warning about it is silenced.)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        result = test_poisson_2indep(
+            current, exposure_current, previous, exposure_previous, method="exact-cond"
+        )
+    p_value = min(1.0, float(result.pvalue))
+    # Its interval, from the exact interval of that binomial proportion.
     p_low, p_high = clopper_pearson(current, total, confidence)
     scale = exposure_previous / exposure_current
 

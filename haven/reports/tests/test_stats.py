@@ -385,3 +385,100 @@ def test_negative_counts_and_exposures_are_refused() -> None:
         compare_counts(1, 3, exposure_current=0)
     with pytest.raises(ValueError):
         binomial_test(1, 3, 1.0)
+
+
+# --- against R ----------------------------------------------------------------------------
+#
+# Every value below was computed with R 4.2.2 (Debian's r-base-core 4.2.2.20221110-2) on
+# 2026-12-07, printed with 15 significant digits:
+#   binom.test(x, n, p)                              -> p.value, conf.int
+#   poisson.test(c(x1, x2), c(t1, t2))               -> p.value, estimate, conf.int
+#   prop.test(c(x1, x2), c(n1, n2), correct = FALSE) -> p.value
+#   prop.test(x, n, correct = FALSE)                 -> conf.int (the Wilson interval)
+# The first binom.test row is the example in R's own help page (Mendel's peas), the
+# 11-of-800 against 21-of-3011 row the two-rate example of poisson.test's help page.
+
+R_BINOM_TEST = [  # x, n, p, p.value, conf.low, conf.high
+    (682, 925, 0.75, 0.382491559574852, 0.707668264079039, 0.765406558241525),
+    (3, 20, 0.5, 0.00257682800292969, 0.0320709371854637, 0.378926826545314),
+    (20, 30, 0.5, 0.0987371467053889, 0.47187995521012, 0.827125778473961),
+    (0, 10, 0.3, 0.0388396033, 0.0, 0.308497107818761),
+    (7, 7, 0.4, 0.0016384, 0.590383602774997, 1.0),
+    (1, 1000, 0.01, 0.00113106959185197, 2.53174874912941e-05, 0.00555892427982663),
+    (12, 250, 0.2, 6.66940233853469e-12, 0.0250449969239461, 0.082344629087715),
+    (50, 100, 0.5, 1.0, 0.398321129503301, 0.601678870496699),
+    (196, 200, 0.9, 1.56380975505241e-05, 0.949586390910104, 0.994524434120444),
+]
+
+R_POISSON_TEST = [  # x1, x2, t1, t2, p.value, rate ratio, conf.low, conf.high (None: Inf)
+    (20, 10, 365, 365, 0.0987371467053889, 2.0, 0.893508890384692, 4.7845524403381),
+    (10, 0, 1, 1, 0.001953125, None, 2.24152147509756, None),
+    (0, 7, 1, 1, 0.015625, 0.0, 0.0, 0.693813980096453),
+    (137, 100, 366, 365, 0.0191994512959425, 1.36625683060109, 1.04809850400464, 1.78617844104447),
+    (11, 21, 800, 3011, 0.0796686330333295, 1.9714880952381, 0.858426403391639, 4.27726594365407),
+    (250, 200, 365, 365, 0.0207918002476077, 1.25, 1.03374312856663, 1.51307039132843),
+    (5, 5, 184, 365, 0.318809025115874, 1.98369565217391, 0.456532615013095, 8.61942457351228),
+]
+
+R_PROP_TEST_TWO = [  # x1, n1, x2, n2, p.value
+    (28, 196, 14, 200, 0.0185644802234004),
+    (5, 20, 2, 25, 0.117933786366459),
+    (150, 250, 112, 200, 0.392599575851854),
+    (1, 10, 9, 10, 0.000346619351134667),
+    (40, 100, 40, 100, 1.0),
+    (0, 20, 3, 30, 0.144661487772809),
+]
+
+R_PROP_TEST_ONE = [  # x, n, conf.low, conf.high
+    (28, 196, 0.100723248633839, 0.198721417021781),
+    (0, 20, 0.0, 0.161125158052819),
+    (20, 20, 0.838874841947181, 1.0),
+    (1, 9, 0.0198908876385449, 0.434999705576656),
+    (150, 250, 0.53820166323746, 0.658771676863451),
+    (81, 263, 0.255288519878274, 0.3662095769828),
+]
+
+
+@pytest.mark.parametrize(("x", "n", "p", "p_value", "low", "high"), R_BINOM_TEST)
+def test_the_exact_binomial_test_and_interval_match_r(
+    x: int, n: int, p: float, p_value: float, low: float, high: float
+) -> None:
+    """binomial_test and clopper_pearson give R's binom.test to 1e-10 (relative)."""
+    assert binomial_test(x, n, p) == pytest.approx(p_value, rel=1e-10)
+    assert clopper_pearson(x, n) == pytest.approx((low, high), rel=1e-10, abs=1e-15)
+
+
+@pytest.mark.parametrize(
+    ("x1", "x2", "t1", "t2", "p_value", "ratio", "low", "high"), R_POISSON_TEST
+)
+def test_the_change_of_a_count_matches_r_poisson_test(
+    x1: int,
+    x2: int,
+    t1: int,
+    t2: int,
+    p_value: float,
+    ratio: float | None,
+    low: float,
+    high: float | None,
+) -> None:
+    """compare_counts gives R's two-sample poisson.test: p-value, rate ratio and its exact
+    interval (an infinite end is None here)."""
+    change = compare_counts(x1, x2, exposure_current=t1, exposure_previous=t2)
+    assert change.p_value == pytest.approx(p_value, rel=1e-10)
+    assert change.ratio == (None if ratio is None else pytest.approx(ratio, rel=1e-10))
+    assert change.low == pytest.approx(low, rel=1e-10, abs=1e-15)
+    assert change.high == (None if high is None else pytest.approx(high, rel=1e-10))
+
+
+@pytest.mark.parametrize(("x1", "n1", "x2", "n2", "p_value"), R_PROP_TEST_TWO)
+def test_the_change_of_a_share_matches_r_prop_test(
+    x1: int, n1: int, x2: int, n2: int, p_value: float
+) -> None:
+    """The pooled z test is R's prop.test without continuity correction."""
+    assert compare(Share(x1, n1), Share(x2, n2)).p_value == pytest.approx(p_value, rel=1e-10)
+
+
+@pytest.mark.parametrize(("x", "n", "low", "high"), R_PROP_TEST_ONE)
+def test_the_wilson_interval_matches_r_prop_test(x: int, n: int, low: float, high: float) -> None:
+    """The Wilson interval is the interval of R's one-sample prop.test without correction."""
+    assert wilson(x, n) == pytest.approx((low, high), rel=1e-10, abs=1e-15)
