@@ -22,19 +22,39 @@ SERVICES_REDIS_URL    ?= redis://127.0.0.1:6379/0
 AXE_VERSION := 4.14.1
 AXE_JS      := $(VENV)/axe/node_modules/axe-core/axe.min.js
 
-.PHONY: run test install install-test chromium nginx axe lint test-embedded test-services clean
+.PHONY: run test install install-test lock chromium nginx axe lint test-embedded test-services clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+# Installs take the exact versions of requirements/*.txt, each file checked against its hash
+# (`make lock` refreshes them from pyproject.toml's ranges); Haven itself is then installed
+# on top without touching them.
+$(VENV)/.installed: pyproject.toml requirements/runtime.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements/runtime.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml requirements/test.txt | $(BIN)/python
+	$(BIN)/pip install --quiet --require-hashes -r requirements/test.txt
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
 	touch $(VENV)/.installed $@
+
+# Refresh the locked versions (and their hashes) from pyproject.toml's ranges, from PyPI,
+# with pip-tools in a throwaway environment. Then run the tests and commit both files.
+LOCK_VENV   := $(VENV)-lock
+PIP_COMPILE := $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras \
+	--allow-unsafe --no-emit-index-url --no-emit-find-links --all-build-deps --upgrade
+
+lock:
+	$(PYTHON) -m venv $(LOCK_VENV)
+	$(LOCK_VENV)/bin/pip install --quiet pip-tools==7.7.0
+	@# The test set first, then the runtime set within its versions: the two agree, and a
+	@# package the tests add cannot drag a shared one back to an old release.
+	$(PIP_COMPILE) --extra test -o requirements/test.txt pyproject.toml
+	$(PIP_COMPILE) --constraint requirements/test.txt -o requirements/runtime.txt pyproject.toml
+	rm -rf $(LOCK_VENV)
 
 install: $(VENV)/.installed
 
