@@ -143,6 +143,7 @@ def test_rotation_re_encrypts_the_authenticator_keys(settings, counsellor) -> No
     settings.HAVEN_ENCRYPTION_KEYS = [new_key, old_key]
     out = io.StringIO()
     call_command("rotatekeys", stdout=out)
-    assert "1 authenticator keys re-encrypted" in out.getvalue()
+    assert "Done: 1 authenticator keys are encrypted" in out.getvalue()
+    assert "(1 re-encrypted, 0 already were)" in out.getvalue()
     device.refresh_from_db()
     assert Fernet(new_key.encode()).decrypt(device.sealed_key.encode()).decode() == secret.hex()

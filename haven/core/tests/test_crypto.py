@@ -330,3 +330,48 @@ def test_the_data_migration_encrypts_plain_text_written_before_it(key_a: str) ->
     assert [raw_text(m.pk) for m in plain] == plain_texts
     assert raw_text(encrypted.pk) == "al versleuteld"
     assert raw_text(empty.pk) == ""
+
+
+def test_rotation_covers_every_encrypted_column(settings, key_a: str, counsellor) -> None:  # type: ignore[no-untyped-def]
+    """Not only message text: conversation notes, whispers and transfer notes, hold
+    reasons, letters and authenticator keys are all moved to the new key, found from the
+    models (a new EncryptedTextField is rotated without being listed)."""
+    from haven.accounts.models import SealedTOTPDevice
+    from haven.chat.models import StaffNote
+    from haven.core.fields import EncryptedTextField
+    from haven.core.management.commands.rotatekeys import targets
+
+    conversation, _ = services.conversation_start(language="nl")
+    conversation.notes = "notitie voor het team"
+    conversation.save(update_fields=["notes"])
+    StaffNote.objects.create(
+        conversation=conversation,
+        kind="whisper",
+        author=counsellor,
+        text="fluister",
+        created_at=clock.now(),
+    )
+    SealedTOTPDevice.with_new_key(user=counsellor, name="phone", confirmed=True).save()
+
+    from django.apps import apps as django_apps
+
+    encrypted = {
+        (model, field.name)
+        for model in django_apps.get_models()
+        for field in model._meta.concrete_fields
+        if isinstance(field, EncryptedTextField)
+    }
+    covered = {(t.model, t.field) for t in targets()}
+    assert encrypted | {(SealedTOTPDevice, "sealed_key")} == covered
+    assert len(encrypted) >= 5
+
+    key_b = new_key()
+    settings.HAVEN_ENCRYPTION_KEYS = [key_b, key_a]
+    out = io.StringIO()
+    call_command("rotatekeys", stdout=out)
+    assert "chat.conversation.notes values" in out.getvalue()
+    settings.HAVEN_ENCRYPTION_KEYS = [key_b]
+    conversation.refresh_from_db()
+    assert conversation.notes == "notitie voor het team"
+    assert StaffNote.objects.get(conversation=conversation).text == "fluister"
+    assert len(SealedTOTPDevice.objects.get(user=counsellor).bin_key) == 20
