@@ -344,6 +344,10 @@ def test_rotation_covers_every_encrypted_column(settings, key_a: str, counsellor
     conversation, _ = services.conversation_start(language="nl")
     conversation.notes = "notitie voor het team"
     conversation.save(update_fields=["notes"])
+    others = [services.conversation_start(language="nl")[0] for _ in range(2)]
+    for other in others:  # UUID keys, read in batches of one below
+        other.notes = "nog een notitie"
+        other.save(update_fields=["notes"])
     StaffNote.objects.create(
         conversation=conversation,
         kind="whisper",
@@ -368,10 +372,11 @@ def test_rotation_covers_every_encrypted_column(settings, key_a: str, counsellor
     key_b = new_key()
     settings.HAVEN_ENCRYPTION_KEYS = [key_b, key_a]
     out = io.StringIO()
-    call_command("rotatekeys", stdout=out)
-    assert "chat.conversation.notes values" in out.getvalue()
+    call_command("rotatekeys", "--batch-size", "1", stdout=out)
+    assert "3 of about 3 chat.conversation.notes values checked, 3 re-encrypted" in out.getvalue()
     settings.HAVEN_ENCRYPTION_KEYS = [key_b]
     conversation.refresh_from_db()
     assert conversation.notes == "notitie voor het team"
     assert StaffNote.objects.get(conversation=conversation).text == "fluister"
+    assert {Conversation.objects.get(pk=o.pk).notes for o in others} == {"nog een notitie"}
     assert len(SealedTOTPDevice.objects.get(user=counsellor).bin_key) == 20

@@ -70,13 +70,13 @@ class Command(BaseCommand):
     def _rotate(self, target: Target, batch_size: int) -> None:
         total = target.model._default_manager.exclude(**{target.field: ""}).count()
         checked = rewritten = 0
-        last_pk = 0
+        last_pk: Any = None  # the first batch starts at the beginning (keys may be UUIDs)
         while True:
             with transaction.atomic():
                 rows = _read_batch(target, last_pk, batch_size)
                 if not rows:
                     break
-                updates: list[tuple[str, int]] = []
+                updates: list[tuple[str, Any]] = []
                 for pk, token in rows:
                     try:
                         rotated = crypto.rotate_token(token)
@@ -117,7 +117,7 @@ class Target:
     field: str
     label: str  # plural, for people: "messages"
 
-    def row(self, pk: int) -> str:
+    def row(self, pk: Any) -> str:
         """How an error names a row: "Message 12", "Conversation 3 (notes)"."""
         name = self.model._meta.object_name
         return f"{name} {pk}" if self.field == "text" else f"{name} {pk} ({self.field})"
@@ -159,18 +159,22 @@ def _names(target: Target) -> tuple[str, str, str]:
     return quote(meta.db_table), quote(pk_column), quote(column)
 
 
-def _read_batch(target: Target, after_pk: int, size: int) -> list[tuple[int, str]]:
+def _read_batch(target: Target, after_pk: Any, size: int) -> list[tuple[Any, str]]:
+    """The next ``size`` rows with a value, in key order after ``after_pk`` (None: from the
+    start; keys are whole numbers or UUIDs, so there is no "before the first" value)."""
     table, pk, text = _names(target)
+    after = "" if after_pk is None else f"{pk} > %s AND "
+    parameters = ([] if after_pk is None else [after_pk]) + [size]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT {pk}, {text} FROM {table} WHERE {pk} > %s AND {text} <> '' "  # noqa: S608
+            f"SELECT {pk}, {text} FROM {table} WHERE {after}{text} <> '' "  # noqa: S608
             f"ORDER BY {pk} LIMIT %s",
-            [after_pk, size],
+            parameters,
         )
         return list(cursor.fetchall())
 
 
-def _write_batch(target: Target, updates: list[tuple[str, int]]) -> None:
+def _write_batch(target: Target, updates: list[tuple[str, Any]]) -> None:
     if not updates:
         return
     table, pk, text = _names(target)
