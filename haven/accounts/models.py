@@ -41,9 +41,10 @@ class StaffSecurity(models.Model):
 # codes as they are, so a copy of the database (a backup left somewhere) would let its
 # holder pass anyone's second step. These two devices keep the key encrypted with
 # HAVEN_ENCRYPTION_KEYS (decrypted only to check a code or to show it at enrolment) and
-# the recovery codes as hashes only. Migration 0002 moved existing devices over.
+# the recovery codes as hashes keyed from the secret key only. Migration 0003 moved the
+# existing devices over.
 
-RECOVERY_CODE_BYTES = 10  # 80 bits: a hash of it cannot be reversed by trying every code
+RECOVERY_CODE_BYTES = 10  # 80 bits: not to be found by trying every code
 
 
 def recovery_code_new() -> str:
@@ -53,11 +54,17 @@ def recovery_code_new() -> str:
 
 
 def recovery_code_digest(code: str) -> str:
-    """The stored form of a recovery code: SHA-256 of its letters and digits only (dashes,
-    spaces and capitals as typed do not matter). 80 random bits need no salt or stretching:
-    trying every code is out of reach whatever the hash costs."""
+    """The stored form of a recovery code: HMAC-SHA256 of its letters and digits only
+    (dashes, spaces and capitals as typed do not matter), keyed from the secret key.
+
+    Keyed, not a bare hash: codes from before migration 0003 (django-otp's) have only 40
+    bits, which a copy of the database would give up to a search in minutes; without the
+    secret key (kept apart from the backups, like the encryption keys) nothing can be
+    tried at all. Changing the secret key makes recovery codes stop working, as it does
+    return codes (said in the README)."""
     normalised = "".join(ch for ch in code.lower() if ch.isalnum())
-    return hashlib.sha256(b"haven-recovery-code:" + normalised.encode("utf-8")).hexdigest()
+    key = hashlib.sha256(b"haven recovery codes\x00" + settings.SECRET_KEY.encode()).digest()
+    return hmac.new(key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
 class SealedTOTPDevice(TimestampMixin, ThrottlingMixin, Device):
@@ -100,7 +107,7 @@ class SealedTOTPDevice(TimestampMixin, ThrottlingMixin, Device):
 
 
 class RecoveryCodeDevice(TimestampMixin, ThrottlingMixin, Device):
-    """Single-use recovery codes, stored as hashes only (:func:`recovery_code_digest`)."""
+    """Single-use recovery codes, stored as keyed hashes only (:func:`recovery_code_digest`)."""
 
     legacy_id = models.PositiveIntegerField(null=True, blank=True, unique=True)
 

@@ -688,11 +688,12 @@ def _check_identities(counts: Counts) -> None:
 
 
 def _next_to_withhold(
-    exposed: Sequence[audit.Protected], values: Mapping[str, _Entry]
+    exposed: Sequence[audit.Protected], values: Mapping[str, _Entry], *, linked_only: bool = False
 ) -> str | None:
     """The figure to withhold next so that ``exposed`` is no longer pinned: the smallest
     non-zero shown count among the figures linked to it by an identity (the line rule's
-    choice, across the report), else among all shown figures; None when none is left."""
+    choice, across the report), else (unless ``linked_only``) among all shown figures;
+    None when none is left."""
     involved = {name for quantity in exposed for name in quantity.expr}
     near = set(involved)
     for constraint in _IDENTITIES:
@@ -707,16 +708,16 @@ def _next_to_withhold(
         if (entry := values[spec.key])[0].withheld is None and (entry[0].count or 0) > 0
     ]
     linked = [item for item in shown if ALL_SPECS[item[1]].count in near]
-    pool = linked or shown
+    pool = linked if linked or linked_only else shown
     return min(pool)[2] if pool else None
 
 
-def _period_values(
-    period: Period, protected: _Protected, bands: Sequence[str]
-) -> dict[str, _Entry]:
+def _period_values(period: Period, protected: _Protected, bands: list[str]) -> dict[str, _Entry]:
     """Every figure of one period; in public output after the whole-report audit, hiding
     more figures until no withheld quantity can be worked out (:mod:`haven.reports.audit`).
-    When even that cannot protect them, nothing of the period is published."""
+    When no figure linked to what is exposed is left, the youngest and oldest age bands go
+    first (emptying ``bands``, which the caller then does not publish), then any figure;
+    when even that cannot protect them, nothing of the period is published."""
     forced: set[str] = set()
     while True:
         frozen = frozenset(forced)
@@ -728,7 +729,12 @@ def _period_values(
         exposed = audit.exposed(known, either, guarded, big=max(victims, protected.threshold))
         if not exposed:
             return values
-        pick = _next_to_withhold(exposed, values)
+        pick = _next_to_withhold(exposed, values, linked_only=bool(bands))
+        if pick is None and bands:
+            # A band says "at least the threshold are minors" (or adults): with the few
+            # others hidden it can pin them. It describes two people; drop it first.
+            bands.clear()
+            continue
         if pick is None:
             protected.hidden.add("victims")
             protected.applied.add("secondary")
@@ -873,7 +879,9 @@ def build(
     def band_published(age: int | None) -> str | None:
         if not public:
             return _band(age)
-        return _band_published(counts, protections[0], age, threshold)
+        band = _band_published(counts, protections[0], age, threshold)
+        # Only the bands the audit kept (it may drop them, see _period_values).
+        return band if band in bands[0] else None
 
     return Report(
         period_label=current.label,

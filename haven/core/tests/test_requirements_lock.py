@@ -97,3 +97,27 @@ def test_this_environment_runs_the_locked_versions() -> None:
         if installed != version:
             different[name] = (version, installed)
     assert different == {}, f"locked and installed differ (locked, installed): {different}"
+
+
+def test_the_lock_holds_what_the_oldest_supported_python_needs() -> None:
+    """The lock is made on one Python, but `make run` uses whatever python3 the machine has
+    (Debian 12: 3.11.2). Every requirement of a locked package that applies on any 3.11
+    (checked at 3.11.0 and on this interpreter) must be locked too, else pip refuses the
+    file with --require-hashes (redis needs async-timeout before 3.11.3)."""
+    locked = pins("test.txt")
+    oldest = {**default_environment(), "python_full_version": "3.11.0", "extra": ""}
+    here = {**default_environment(), "extra": ""}
+    missing = set()
+    for name in locked:
+        try:
+            requirements = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue  # reported by test_this_environment_runs_the_locked_versions
+        for line in requirements:
+            requirement = Requirement(line)
+            marker = requirement.marker
+            if marker is not None and not (marker.evaluate(oldest) or marker.evaluate(here)):
+                continue
+            if canonicalize_name(requirement.name) not in locked:
+                missing.add(f"{requirement.name} (for {name})")
+    assert missing == set(), f"run `make lock` on Python 3.11.0 to 3.11.2: {sorted(missing)}"

@@ -592,3 +592,16 @@ def test_the_audit_withholds_what_the_tables_alone_would_show() -> None:
     audited = [f for s in report.sections for f in s.figures if f.current.reason == "audit"]
     assert audited
     assert {f.current.withheld for f in audited} == {WITHHELD}
+
+
+def test_an_age_band_that_would_pin_a_few_is_dropped_not_the_whole_year() -> None:
+    """Eleven victims: ten aged 10 and one aged 30. "The youngest is under 12" (a band of
+    ten) says at least ten are minors, which with the eleven pins the one adult. The band
+    goes; the number of victims and the other figures stay."""
+    cases = cases_with(10, age=10, age_band="under_12") + cases_with(1, age=30, age_band="25_34")
+    document = one_year(cases)
+    assert document["victims"]["count"] == 11
+    assert document["age_extremes"]["youngest_band"] is None
+    shown = [f for s in document["sections"] for f in s["figures"] if f["withheld"] is None]
+    assert len(shown) > 20
+    assert pinned(periods_of(document)["2022"], full_counts(cases), 10) == []
