@@ -224,6 +224,6 @@ def exposed(
     return found
 
 
-def value_of(expr: Expr, counts: Mapping[str, int]) -> int:
-    """The value of ``expr`` at ``counts`` (every name must be there)."""
-    return sum(coefficient * counts[name] for name, coefficient in expr.items())
+def value_of(expr: Expr, counts: Mapping[str, int | None]) -> int:
+    """The value of ``expr`` at ``counts`` (a name missing or None counts as 0)."""
+    return sum(coefficient * int(counts.get(name) or 0) for name, coefficient in expr.items())

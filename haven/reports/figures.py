@@ -32,6 +32,7 @@ confidential.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -300,7 +301,8 @@ def _region(codes: frozenset[str]) -> str:
     return "parents:only:" + "+".join(sorted(codes))
 
 
-def identities() -> list[audit.Constraint]:
+@functools.cache
+def identities() -> tuple[audit.Constraint, ...]:
     """Everything that holds between the counts of one period by their definition
     (selectors' module docstring), as the attacker of :mod:`haven.reports.audit` knows it.
 
@@ -353,7 +355,7 @@ def identities() -> list[audit.Constraint]:
     # No count exceeds the number of victims.
     named = {name for c in out for name in c.expr} - {"victims"}
     out.extend(ge({"victims": 1, name: -1}) for name in sorted(named))
-    return out
+    return tuple(out)
 
 
 # Trend charts: (key, title, description, spec keys drawn as lines).
@@ -551,17 +553,9 @@ def _value(
     base = int(counts.get(spec.base.total) or 0)
     unknown = int(counts.get(spec.base.unknown) or 0) if spec.base.unknown else 0
     threshold = protected.threshold
-    kept = False
-    if spec.base.unknown:
-        # Unknowns that may not be published stay in the base, else base and total would
-        # give them away: too few of them, or hidden so that another hidden count of their
-        # table cannot be worked out (secondary suppression).
-        if threshold is not None and (
-            0 < unknown < threshold or spec.base.unknown in protected.hidden
-        ):
-            kept = True
-        else:
-            base -= unknown
+    kept = _kept(spec, counts, protected)
+    if spec.base.unknown and not kept:
+        base -= unknown
     label = spec.base.label_with_unknown_kept if kept else spec.base.label
     withheld: str | None = None
     if base == 0:
@@ -600,13 +594,15 @@ def _value(
 
 
 ALL_SPECS: tuple[Spec, ...] = tuple(spec for section in SECTIONS for spec in section.specs)
-_IDENTITIES: list[audit.Constraint] = []
 
 _Entry = tuple[Value, phrases.Phrase | None, str]
 
 
 def _kept(spec: Spec, counts: Counts, protected: _Protected) -> bool:
-    """Whether ``spec``'s unknowns stay in its base (the rule of :func:`_value`)."""
+    """Whether ``spec``'s unknowns stay in its base in public output. Unknowns that may not
+    be published stay in, else base and total would give them away: too few of them, or
+    hidden so that another hidden count of their table cannot be worked out (secondary
+    suppression)."""
     if not spec.base.unknown or protected.threshold is None:
         return False
     unknown = int(counts.get(spec.base.unknown) or 0)
@@ -620,17 +616,14 @@ def _reader(
     (see :mod:`haven.reports.audit`). Precondition: the victims are shown."""
     assert protected.threshold is not None
     threshold = protected.threshold
-    if not _IDENTITIES:
-        _IDENTITIES.extend(identities())
     counts = period.counts
-    _check_identities(counts)
     eq, ge = audit.Constraint.equal, audit.Constraint.at_least
-    known = [*_IDENTITIES, eq({"victims": 1}, int(counts.get("victims") or 0))]
+    known = [*identities(), eq({"victims": 1}, int(counts.get("victims") or 0))]
     either: list[audit.Either] = []
     guarded: list[audit.Protected] = []
 
     def true(expr: Mapping[str, int]) -> int:
-        return sum(c * int(counts.get(name) or 0) for name, c in expr.items())
+        return audit.value_of(expr, counts)
 
     for spec in ALL_SPECS:
         value = values[spec.key][0]
@@ -659,7 +652,7 @@ def _reader(
         for name, expr in ((spec.key, {spec.count: 1}), (f"{spec.key} (rest)", rest)):
             if 0 < true(expr) < threshold:
                 guarded.append(audit.Protected(name, expr, true(expr)))
-    named = {name for c in _IDENTITIES for name in c.expr}
+    named = {name for c in identities() for name in c.expr}
     for name in sorted(protected.hidden & named):
         guarded.append(audit.Protected(name, {name: 1}, true({name: 1})))
     # A published age band of the youngest or oldest holds at least `threshold` victims.
@@ -677,10 +670,10 @@ def _check_identities(counts: Counts) -> None:
     """Raise ValueError unless ``counts`` satisfy every identity they can be checked on (the
     parent regions are not counted). The audit reasons from these identities: counts that
     broke them would make it see exposures that are not there, or miss real ones."""
-    for constraint in _IDENTITIES:
+    for constraint in identities():
         if not all(name in counts for name in constraint.expr):
             continue
-        total = sum(c * int(counts[name] or 0) for name, c in constraint.expr.items())
+        total = audit.value_of(constraint.expr, counts)
         if (constraint.low is not None and total < constraint.low) or (
             constraint.high is not None and total > constraint.high
         ):
@@ -696,7 +689,7 @@ def _next_to_withhold(
     None when none is left."""
     involved = {name for quantity in exposed for name in quantity.expr}
     near = set(involved)
-    for constraint in _IDENTITIES:
+    for constraint in identities():
         names = set(constraint.expr)
         if len(names) == 2 and "victims" in names and constraint.high is None:
             continue  # "at most the number of victims" links everything to everything
@@ -718,6 +711,8 @@ def _period_values(period: Period, protected: _Protected, bands: list[str]) -> d
     When no figure linked to what is exposed is left, the youngest and oldest age bands go
     first (emptying ``bands``, which the caller then does not publish), then any figure;
     when even that cannot protect them, nothing of the period is published."""
+    if protected.threshold is not None and "victims" not in protected.hidden:
+        _check_identities(period.counts)
     forced: set[str] = set()
     while True:
         frozen = frozenset(forced)
