@@ -72,12 +72,3 @@ async def test_flush_empties_everything() -> None:
     await layer.flush()
     assert layer.group_size("g") == 0
 
-
-def test_redis_replies_are_parsed_in_c() -> None:
-    """Every live event a worker receives from Redis goes through redis-py's reply parser;
-    the installed set has hiredis, so that parser is the C one, not the pure-Python one
-    (measured as a tenth of a worker's time under load, docs/performance.md)."""
-    from redis._parsers import _AsyncHiredisParser
-    from redis.asyncio.connection import DefaultParser
-
-    assert DefaultParser is _AsyncHiredisParser

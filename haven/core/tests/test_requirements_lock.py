@@ -121,3 +121,13 @@ def test_the_lock_holds_what_the_oldest_supported_python_needs() -> None:
             if canonicalize_name(requirement.name) not in locked:
                 missing.add(f"{requirement.name} (for {name})")
     assert missing == set(), f"run `make lock` on Python 3.11.0 to 3.11.2: {sorted(missing)}"
+
+
+def test_redis_replies_are_parsed_in_c() -> None:
+    """Every live event a worker receives from Redis goes through redis-py's reply parser;
+    the installed set has hiredis, so that parser is the C one, not the pure-Python one
+    (measured as a tenth of a worker's time under load, docs/performance.md)."""
+    from redis._parsers import _AsyncHiredisParser
+    from redis.asyncio.connection import DefaultParser
+
+    assert DefaultParser is _AsyncHiredisParser
