@@ -71,4 +71,3 @@ async def test_flush_empties_everything() -> None:
     await layer.group_add("g", channel)
     await layer.flush()
     assert layer.group_size("g") == 0
-
