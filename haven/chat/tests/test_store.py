@@ -65,3 +65,43 @@ def test_resends_are_found_only_for_their_own_sender() -> None:
     assert resends == {(conversation.id, "visitor", "same")}
     _, none = store.read_batch([conversation.id], [])
     assert none == set()
+
+
+def test_an_array_literal_quotes_every_element() -> None:
+    """On PostgreSQL a batch goes as array literals: every element is quoted, with its
+    backslashes and double quotes escaped, and None is NULL."""
+    assert store._array(["a", 'b"c', "d\\e", None, 7]) == '{"a","b\\"c","d\\\\e",NULL,"7"}'
+    assert store._array([]) == "{}"
+
+
+def test_awkward_values_are_stored_and_found_as_they_are() -> None:
+    """Whatever characters a value holds (quotes, backslashes, commas, braces, the word
+    NULL, an empty text), a batch stores it and finds it again unchanged, on either
+    database (on PostgreSQL they travel inside array literals)."""
+    conversation, _ = services.conversation_start(language="nl")
+    heads, _ = store.read_batch([conversation.id], [])
+    names = ['q"uote', "back\\slash", "com,ma", "{brace}", "NULL", "ë 🙂"]
+    head = heads[conversation.id]
+    new = []
+    for name in names:
+        head.last_seq += 1
+        new.append(
+            Message(
+                conversation_id=conversation.id,
+                seq=head.last_seq,
+                sender="visitor",
+                text=name,
+                client_id=name,
+                created_at=clock.now(),
+            )
+        )
+    for message in new[1:]:
+        message.created_at = new[0].created_at
+    store.write_batch(new, [head])
+    stored = Message.objects.filter(conversation=conversation).order_by("seq")
+    assert [(m.pk, m.client_id, m.text) for m in stored] == [
+        (m.pk, n, n) for m, n in zip(new, names, strict=True)
+    ]
+    _, resends = store.read_batch([conversation.id], [*names, "absent"])
+    assert resends == {(conversation.id, "visitor", n) for n in names}
+    assert Conversation.objects.get(pk=conversation.id).last_seq == len(names)
