@@ -239,8 +239,9 @@ def write_batch(messages: Sequence[Message], heads: Iterable[Head]) -> None:
             message._state.adding = False
 
 
-# On PostgreSQL: the columns of a new message as arrays, with their types (the text ones as
-# text, which the varchar columns take), and the one timestamp of the batch as a scalar.
+# On PostgreSQL: the columns of a new message but the last (``created_at``, one for the whole
+# batch, passed once) as arrays, with their types (the text ones as text, which the varchar
+# columns take).
 _ARRAY_TYPES = {
     "conversation_id": "uuid",
     "seq": "bigint",
@@ -250,24 +251,16 @@ _ARRAY_TYPES = {
     "client_id": "text",
     "author_id": "bigint",
 }
+assert list(_ARRAY_TYPES) == list(_MESSAGE_COLUMNS[:-1]) and _MESSAGE_COLUMNS[-1] == "created_at"
 
 
 def _write_batch_arrays(messages: Sequence[Message], ordered: Sequence[Head]) -> None:
     """write_batch on PostgreSQL: the same two statements, each with a fixed text. The keys
     come back with (conversation, seq), which identify a message, so nothing depends on
     the order in which RETURNING gives the rows."""
-    columns = [c for c in _MESSAGE_COLUMNS if c != "created_at"]
-    assert list(_ARRAY_TYPES) == columns
-    values: dict[str, list[Any]] = {
-        "conversation_id": [m.conversation_id for m in messages],
-        "seq": [m.seq for m in messages],
-        "sender": [m.sender for m in messages],
-        "kind": [m.kind for m in messages],
-        "text": [crypto.encrypt_text(m.text) if m.text else "" for m in messages],
-        "client_id": [m.client_id for m in messages],
-        "author_id": [m.author_id for m in messages],
-    }
-    unnest = ", ".join(f"%s::{_ARRAY_TYPES[c]}[]" for c in columns)
+    # Each column of the batch, from the rows write_batch would insert, but created_at.
+    columns = list(zip(*(_row(m, None) for m in messages), strict=True))[:-1]
+    unnest = ", ".join(f"%s::{kind}[]" for kind in _ARRAY_TYPES.values())
     insert = (
         f"INSERT INTO {_table(Message)} ({', '.join(_q(c) for c in _MESSAGE_COLUMNS)}) "
         f"SELECT *, %s::timestamptz FROM unnest({unnest}) "
@@ -280,7 +273,7 @@ def _write_batch_arrays(messages: Sequence[Message], ordered: Sequence[Head]) ->
     )
     returned, _ = _run(
         [
-            (insert, [messages[0].created_at, *(_array(values[c]) for c in columns)]),
+            (insert, [messages[0].created_at, *(_array(column) for column in columns)]),
             (update, [_array(h.id for h in ordered), _array(h.last_seq for h in ordered)]),
         ]
     )
