@@ -63,7 +63,7 @@ def recovery_code_digest(code: str) -> str:
     tried at all. Changing the secret key makes recovery codes stop working, as it does
     return codes (said in the README)."""
     normalised = "".join(ch for ch in code.lower() if ch.isalnum())
-    key = hashlib.sha256(b"haven recovery codes\x00" + settings.SECRET_KEY.encode()).digest()
+    key = crypto.secret_subkey("recovery codes")
     return hmac.new(key, normalised.encode("utf-8"), hashlib.sha256).hexdigest()
 
 

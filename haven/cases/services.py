@@ -8,7 +8,6 @@ before and after. Codes are anonymous, so the audit log may hold them; it never 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -30,7 +29,7 @@ from haven.chat.services import (
     NotFound,
     conversation_mark_returning,
 )
-from haven.core import abuse, clock
+from haven.core import abuse, clock, crypto
 
 
 class ReturnCodeRefused(ChatError):
@@ -174,7 +173,7 @@ def case_correct(
 def _return_code_key() -> bytes:
     """The HMAC key for return codes, derived from the secret key: changing the secret key
     makes every return code stop working (said in the README)."""
-    return hashlib.sha256(b"haven return codes\x00" + settings.SECRET_KEY.encode()).digest()
+    return crypto.secret_subkey("return codes")
 
 
 @transaction.atomic

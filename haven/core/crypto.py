@@ -14,6 +14,7 @@ data this module protects.
 from __future__ import annotations
 
 import functools
+import hashlib
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -136,3 +137,10 @@ def _keyring() -> MultiFernet:
 
 def _primary() -> Fernet:
     return _build(_configured_keys())[0]
+
+
+def secret_subkey(purpose: str) -> bytes:
+    """A key for keyed hashes (HMAC) of one ``purpose`` ("return codes", "recovery codes"),
+    derived from ``settings.SECRET_KEY``: each purpose its own key, and changing the secret
+    key makes every such hash stop matching (said in the README)."""
+    return hashlib.sha256(f"haven {purpose}\x00".encode() + settings.SECRET_KEY.encode()).digest()
